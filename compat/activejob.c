@@ -1,0 +1,1 @@
+/* activejob: placeholder, being written. */

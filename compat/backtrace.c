@@ -1,0 +1,1 @@
+/* backtrace: placeholder, being written. */

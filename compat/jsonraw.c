@@ -1,0 +1,1 @@
+/* jsonraw: placeholder, being written. */

@@ -1,0 +1,26 @@
+/*
+ * keys: the names of Sidekiq's Redis keys, with the optional redis-namespace prefix
+ * ("<ns>:") that Sidekiq 6 apps may use. Every key winch touches is built here.
+ */
+#ifndef WINCH_KEYS_H
+#define WINCH_KEYS_H
+
+#include "util.h"
+
+/* Set the namespace (copied; NULL or "" for none). Call once at start, before any key_*. */
+void keys_set_namespace(const char *ns);
+const char *keys_namespace(void); /* "" when none */
+
+/* Each appends the full key (namespace included) to out. */
+void key_queue(struct sbuf *out, const char *queue); /* queue:<q> */
+void key_plain(struct sbuf *out, const char *name);  /* queues, schedule, retry, dead, processes, stat:processed, ... */
+void key_identity(struct sbuf *out, const char *identity, const char *suffix); /* <id><suffix>: "", ":work", ":workers", "-signals" */
+void key_stat_daily(struct sbuf *out, const char *stat, const char *date); /* stat:<stat>:<date> */
+
+/* Strip the namespace and "queue:" from a queue key; returns a pointer into key, or NULL. */
+const char *key_queue_name(const char *key);
+
+/* Convenience: a newly allocated full key for a plain name. Caller frees. */
+char *key_dup(const char *name);
+
+#endif

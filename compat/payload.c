@@ -1,0 +1,1 @@
+/* payload: placeholder, being written. */

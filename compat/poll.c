@@ -1,0 +1,1 @@
+/* poll: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* procinfo: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* queues: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* timestamp: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* builtin: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* registry: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* fetch: placeholder, being written. */

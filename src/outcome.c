@@ -1,0 +1,1 @@
+/* outcome: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* poller: placeholder, being written. */

@@ -1,0 +1,1 @@
+/* pool: placeholder, being written. */

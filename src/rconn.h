@@ -1,0 +1,1 @@
+/* rconn: placeholder, being written. */

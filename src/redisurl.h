@@ -1,0 +1,1 @@
+/* redisurl: placeholder, being written. */
