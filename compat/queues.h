@@ -12,6 +12,8 @@
 #include "util.h"
 
 #define QUEUE_NAME_MAX 256
+#define QUEUE_WEIGHT_MAX 100000 /* keeps the expanded list and the weight sum bounded */
+#define QUEUES_MAX 1000
 
 enum queues_mode {
 	QUEUES_STRICT,   /* every weight 0: configured order */
@@ -36,18 +38,25 @@ void queues_init(struct queues *qs);
 void queues_release(struct queues *qs);
 
 /*
- * Add one -q argument, "name" or "name,weight". A repeated name keeps its first place; the
- * weight given last wins (as Sidekiq's hash does). Returns 0, or -1 with a reason in err
- * (empty name, name longer than QUEUE_NAME_MAX, weight not an integer >= 0).
+ * Add one -q argument, "name" or "name,weight" (split at the first comma). A repeated name
+ * keeps its first place; the weight given last wins (as Sidekiq 7's hash does; 6.4.1 refuses
+ * a repeated name). arg is borrowed; the name is copied. Returns 0, or -1 with a reason in
+ * err (empty name, name longer than QUEUE_NAME_MAX, weight not a plain decimal integer in
+ * [0, QUEUE_WEIGHT_MAX], more than QUEUES_MAX names).
  */
 int queues_add(struct queues *qs, const char *arg, char *err, size_t errlen) WINCH_MUSTCHECK;
 
-/* Decide the mode and build the expanded list; call after the last queues_add. */
+/*
+ * Decide the mode and build the expanded list; call after the last queues_add. With no
+ * queue added, the list is Sidekiq's default: "default" alone, strict.
+ */
 void queues_finish(struct queues *qs);
 
 /*
- * The order for one fetch: fills out[0..qs->n) with borrowed names and returns n.
- * rnd(n) returns an integer in [0, n).
+ * The order for one fetch: fills out[0..qs->n) with names borrowed from qs and returns n.
+ * Strict: configured order, rnd unused. Otherwise queue q comes first with probability
+ * max(w_q, 1) / sum(max(w, 1)), and the whole order has the distribution of Sidekiq's
+ * shuffle of the expanded list deduplicated. rnd(n) returns an integer in [0, n).
  */
 int queues_order(const struct queues *qs, const char **out, uint32_t (*rnd)(uint32_t));
 
