@@ -15,8 +15,9 @@
 double poll_next_interval(double interval, long process_count, enum sidekiq_gen gen, double u);
 
 /*
- * The wait before the first poll: 10 + 5u seconds as Sidekiq does, or u * interval when the
- * interval was set on the command line (so tests need not wait 15 s).
+ * The wait before the first poll: 10 + 5u seconds as Sidekiq does; when the interval was
+ * set on the command line, 5u as Sidekiq does, but never longer than u * interval (so tests
+ * with a short interval need not wait 5 s).
  */
 double poll_initial_wait(double interval, int interval_given, double u);
 
