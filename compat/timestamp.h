@@ -21,7 +21,9 @@ enum sidekiq_gen {
 /*
  * Append a payload timestamp for time t (epoch seconds) in gen's unit: integer milliseconds
  * for 8, else float seconds that always carry a decimal point ("1795797610.0", never
- * "1795797610"), with microsecond precision or better.
+ * "1795797610"), with microsecond precision or better: the shortest text that reads back
+ * as the same double, as Ruby's Float#to_s writes it ("1795797610.9403284"). A NaN or
+ * infinite t is written as 0.
  */
 void ts_append_payload(struct sbuf *out, double t, enum sidekiq_gen gen);
 
@@ -38,7 +40,10 @@ int ts_parse_text(const char *text, size_t len, double *seconds) WINCH_MUSTCHECK
 /* The same for a json-c value (double = seconds, int = milliseconds); -1 if not a number. */
 int ts_parse_json(struct json_object *v, double *seconds) WINCH_MUSTCHECK;
 
-/* The UTC date of t as "YYYY-MM-DD" into out (at least 11 bytes), for the daily stat keys. */
+/*
+ * The UTC date of t as "YYYY-MM-DD" into out (at least 11 bytes), for the daily stat keys.
+ * Seconds before the epoch count toward the past; a t with no 4-digit year gives 1970-01-01.
+ */
 void ts_utc_date(double t, char *out);
 
 #endif
