@@ -54,7 +54,8 @@ static const char *const escaped_lines[] = {
 	"tab\there \"quoted\" back\\slash",
 };
 static const char escaped_strict[] =
-	"eJyLVkpOTDu8Uq8oycrQKjNPIeHwnqTUInUlHaWSxKSYkozUolSFGKXC0vyS1JQYJYWkxOTsmJjinMTiDKVYAKA/Fb0=";
+	"eJyLVkpOTDu8Uq8oycrQKjNPIeHwnqTUInUlHaWSxKSYkozUolSFGKXC0vyS1JQYJYWkxOTsmJjinMTiDKVYAKA/"
+	"Fb0=";
 
 static const char empty_strict[] = "eJyLjgUAARUAuQ==";
 
