@@ -1,1 +1,200 @@
-/* outcome: placeholder, being written. */
+/*
+ * outcome: how each job's end reaches Redis: retries (ZADD retry), deaths (ZADD dead plus
+ * Sidekiq's trims), requeues (RPUSH, original bytes) and pushes from handlers (SADD queues,
+ * LPUSH). Every such write is RCONN_PERSIST: made after a reconnect rather than dropped.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "job.h"
+#include "keys.h"
+#include "log.h"
+#include "outcome.h"
+#include "rconn.h"
+#include "retry.h"
+#include "banned.h"
+
+static void on_write(struct rconn *rc, struct redisReply *r, void *priv)
+{
+	const char *what = priv;
+
+	(void)rc;
+	if (r == NULL)
+		log_error("redis write (%s) failed: connection stopped", what);
+	else if (r->type == REDIS_REPLY_ERROR)
+		log_error("redis write (%s) refused: %s", what, r->str);
+}
+
+/* Append the dead set's trims (age, then size) to c. */
+static void add_dead_trims(struct engine *e, struct rcmd *c, const char *dead, double now)
+{
+	char cutoff[64], rank[32];
+
+	snprintf(cutoff, sizeof(cutoff), "%.6f", now - (double)e->opt->dead_timeout);
+	snprintf(rank, sizeof(rank), "-%ld", e->opt->dead_max_jobs);
+	rcmd_args(c, "ZREMRANGEBYSCORE", dead, "-inf", cutoff, NULL);
+	rcmd_args(c, "ZREMRANGEBYRANK", dead, "0", rank, NULL);
+}
+
+static void send_zadd(struct engine *e, const char *set, double score, const char *member,
+		      size_t len, int dead)
+{
+	struct rcmd *c = rcmd_new();
+	char *key = key_dup(set);
+	struct sbuf sc;
+	const char *argv[4];
+	size_t lens[4];
+
+	sbuf_init(&sc);
+	ts_append_seconds(&sc, score);
+	argv[0] = "ZADD";
+	argv[1] = key;
+	argv[2] = sc.buf;
+	argv[3] = member;
+	lens[0] = 4;
+	lens[1] = strlen(key);
+	lens[2] = sc.len;
+	lens[3] = len;
+	if (dead)
+		rcmd_multi(c);
+	rcmd_argv(c, 4, argv, lens);
+	if (dead)
+		add_dead_trims(e, c, key, score);
+	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, (void *)set);
+	sbuf_release(&sc);
+	free(key);
+}
+
+void outcome_dead_raw(struct engine *e, const char *raw, size_t len)
+{
+	send_zadd(e, "dead", time_real(), raw, len, 1);
+}
+
+void outcome_schedule_raw(struct engine *e, const char *raw, size_t len, double at)
+{
+	send_zadd(e, "schedule", at, raw, len, 0);
+}
+
+void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, size_t len)
+{
+	struct rcmd *c = rcmd_new();
+	struct sbuf key;
+	const char *argv[3];
+	size_t lens[3];
+
+	sbuf_init(&key);
+	key_queue(&key, queue);
+	argv[0] = "RPUSH";
+	argv[1] = key.buf;
+	argv[2] = raw;
+	lens[0] = 5;
+	lens[1] = key.len;
+	lens[2] = len;
+	rcmd_argv(c, 3, argv, lens);
+	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, "requeue");
+	sbuf_release(&key);
+}
+
+void outcome_push(struct engine *e, char *queue, char *data, size_t len)
+{
+	struct rcmd *c = rcmd_new();
+	struct sbuf key;
+	char *queues = key_dup("queues");
+	const char *argv[3];
+	size_t lens[3];
+
+	sbuf_init(&key);
+	key_queue(&key, queue);
+	rcmd_multi(c);
+	rcmd_args(c, "SADD", queues, queue, NULL);
+	argv[0] = "LPUSH";
+	argv[1] = key.buf;
+	argv[2] = data;
+	lens[0] = 5;
+	lens[1] = key.len;
+	lens[2] = len;
+	rcmd_argv(c, 3, argv, lens);
+	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, "push");
+	sbuf_release(&key);
+	free(queues);
+	free(queue);
+	free(data);
+}
+
+/* The retry rules (compat/retry.c) decide; this writes what they decided. */
+static void write_failure(struct engine *e, struct winch_job *job, const char *error_class,
+			  const char *message)
+{
+	struct retry_failure f;
+	struct retry_config cfg;
+	struct retry_outcome out;
+	const char *jid = job->p.jid ? job->p.jid : "?";
+	double now = time_real();
+
+	memset(&f, 0, sizeof(f));
+	f.error_class = error_class;
+	f.message = message;
+	f.backtrace = (const char *const *)job->backtrace;
+	f.backtrace_n = job->backtrace_n;
+	f.fetched_queue = job->queue;
+	f.delay_override = -1;
+	cfg.gen = e->opt->gen;
+	cfg.max_retries = e->opt->max_retries;
+	retry_outcome_init(&out);
+	if (retry_apply(&job->p, &f, &cfg, now, rand_below, &out) < 0) {
+		log_error("job '%s': cannot build its retry payload; moved to the dead set verbatim",
+			  jid);
+		outcome_dead_raw(e, job->p.raw, job->p.raw_len);
+		retry_outcome_release(&out);
+		return;
+	}
+	switch (out.action) {
+	case RETRY_ACTION_RETRY:
+		log_debug("job '%s': retry %d scheduled in %.0f s", jid, out.count, out.score - now);
+		send_zadd(e, "retry", out.score, out.json.buf, out.json.len, 0);
+		break;
+	case RETRY_ACTION_DEAD:
+		log_warn("job '%s' (%s): no retries left after %d; moved to the dead set", jid,
+			 job->dispatch_class ? job->dispatch_class : "?", out.count);
+		send_zadd(e, "dead", now, out.json.buf, out.json.len, 1);
+		break;
+	case RETRY_ACTION_DISCARD:
+		log_warn("job '%s' (%s) failed and is discarded, as its options say (%s)", jid,
+			 job->dispatch_class ? job->dispatch_class : "?",
+			 job->p.retry == PAYLOAD_RETRY_NONE ? "retry: false" : "dead: false");
+		break;
+	}
+	retry_outcome_release(&out);
+}
+
+void outcome_fail_unrun(struct engine *e, struct winch_job *job, const char *error_class,
+			const char *message)
+{
+	e->processed++;
+	e->failed++;
+	write_failure(e, job, error_class, message);
+	job_free(job);
+}
+
+void outcome_apply(struct engine *e, struct winch_job *job)
+{
+	switch (job->result) {
+	case WINCH_OK:
+		e->processed++;
+		break;
+	case WINCH_FAIL:
+		e->processed++;
+		e->failed++;
+		write_failure(e, job, job->error_class, job->error_message);
+		break;
+	case WINCH_REQUEUE:
+		outcome_requeue_raw(e, job->queue, job->p.raw, job->p.raw_len);
+		break;
+	}
+	job_free(job);
+}

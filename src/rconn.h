@@ -1,1 +1,84 @@
-/* rconn: placeholder, being written. */
+/*
+ * rconn: one Redis connection, owned by the loop thread. winch owns the transport (a
+ * non-blocking socket on libev: TCP or a unix socket; TLS later behind the same calls) and
+ * uses hiredis only for its reply reader and command formatter, because Debian's hiredis
+ * 0.14.1 has no timeouts and no TLS.
+ *
+ * DESIGN: commands are queued in order and pipelined; replies come back in the same order.
+ * A command is queued whether or not the connection is up: it is sent as soon as it is.
+ * When the connection drops, commands already sent either fail (their callback gets NULL)
+ * or, with RCONN_PERSIST, are sent again after the reconnect (at least once; use it for
+ * idempotent writes such as ZADD and for MULTI blocks whose repetition is harmless).
+ * Connects and commands have timeouts; a stuck connection is closed and replaced, with
+ * backoff and jitter between attempts.
+ */
+#ifndef WINCH_RCONN_H
+#define WINCH_RCONN_H
+
+#include <stddef.h>
+
+#include "redisurl.h"
+#include "util.h"
+
+struct ev_loop;
+struct redisReply;
+struct rconn;
+struct rcmd;
+
+/* reply is borrowed (valid during the call only) and NULL when the command failed. */
+typedef void (*rconn_reply_fn)(struct rconn *rc, struct redisReply *reply, void *priv);
+
+enum rconn_event {
+	RCONN_UP,   /* connected, authenticated, database selected */
+	RCONN_DOWN, /* the connection was lost or could not be made; reconnecting */
+};
+typedef void (*rconn_event_fn)(struct rconn *rc, enum rconn_event ev, const char *why, void *priv);
+
+enum rconn_flags {
+	RCONN_PERSIST = (1 << 0),  /* resend after a reconnect instead of failing */
+	RCONN_BLOCKING = (1 << 1), /* a blocking command: its timeout adds the block time */
+};
+
+/* url is borrowed and must outlive the connection; name is copied (for log lines). */
+struct rconn *rconn_new(struct ev_loop *loop, const struct redis_url *url, const char *name);
+void rconn_free(struct rconn *rc);
+void rconn_on_event(struct rconn *rc, rconn_event_fn fn, void *priv);
+/* Seconds a reply may take before the connection is replaced (default 10). */
+void rconn_set_timeout(struct rconn *rc, double seconds);
+/* Begin connecting (and reconnecting whenever the connection drops). */
+void rconn_start(struct rconn *rc);
+/* Close and stop reconnecting; queued commands fail with NULL. */
+void rconn_stop(struct rconn *rc);
+int rconn_is_up(const struct rconn *rc);
+const char *rconn_name(const struct rconn *rc);
+/* The server's CLIENT ID of the current connection, or -1. */
+long long rconn_client_id(const struct rconn *rc);
+/* Commands queued or awaiting replies. */
+size_t rconn_pending(const struct rconn *rc);
+
+/*
+ * A command, or a MULTI/EXEC block of commands, built before sending. rconn_send() takes
+ * ownership of it. The callback gets the reply of the single command, or EXEC's reply.
+ */
+struct rcmd *rcmd_new(void);
+void rcmd_free(struct rcmd *c);
+/* Wrap the commands in MULTI ... EXEC. */
+void rcmd_multi(struct rcmd *c);
+/* Append a command; arguments are copied. */
+void rcmd_argv(struct rcmd *c, int argc, const char **argv, const size_t *lens);
+/* Append a command from string arguments ended by NULL. */
+void rcmd_args(struct rcmd *c, const char *first, ...) __attribute__((sentinel));
+size_t rcmd_count(const struct rcmd *c);
+
+/*
+ * Queue c and send it when the connection is up. fn (may be NULL) is called exactly once:
+ * with the reply, or NULL if the command failed or the connection was stopped.
+ * extra_timeout adds seconds to the command timeout (for BRPOP's block time).
+ */
+void rconn_send(struct rconn *rc, struct rcmd *c, unsigned flags, double extra_timeout,
+		rconn_reply_fn fn, void *priv);
+
+/* A reply as text for log lines ("(nil)", error text, "(array of 3)"). */
+const char *rconn_reply_str(const struct redisReply *r);
+
+#endif
