@@ -13,7 +13,7 @@
 
 #define QUEUE_NAME_MAX 256
 #define QUEUE_WEIGHT_MAX 100000 /* keeps the expanded list and the weight sum bounded */
-#define QUEUES_MAX 1000
+#define QUEUES_MAX 250 /* names in one BRPOP; callers may size queues_order() arrays by it */
 
 enum queues_mode {
 	QUEUES_STRICT,   /* every weight 0: configured order */

@@ -120,6 +120,24 @@ static void test_parse_errors(void **state)
 	assert_int_equal(qs->n, 2);
 }
 
+static void test_too_many_queues(void **state)
+{
+	struct queues *qs = *state;
+	char name[16], err[128];
+	int i;
+
+	for (i = 0; i < QUEUES_MAX; i++) {
+		snprintf(name, sizeof(name), "q%d,%d", i, i % 3);
+		assert_int_equal(queues_add(qs, name, err, sizeof(err)), 0);
+	}
+	/* a repeated name still updates its weight; a new one is refused */
+	assert_int_equal(queues_add(qs, "q7,9", err, sizeof(err)), 0);
+	assert_int_equal(qs->q[7].weight, 9);
+	assert_int_equal(queues_add(qs, "one-more", err, sizeof(err)), -1);
+	assert_string_equal(err, "more than 250 queues");
+	assert_int_equal(qs->n, QUEUES_MAX);
+}
+
 static void test_repeated_name(void **state)
 {
 	static const char *const args[] = {"a,1", "b", "a,5"};
@@ -320,6 +338,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_parse_names_and_weights, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_too_many_queues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repeated_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_default_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
