@@ -17,11 +17,13 @@ struct json_object;
 
 struct payload_limits {
 	size_t max_bytes; /* payload size; default 16 MiB */
-	int max_depth;    /* JSON nesting; default 128 (Ruby's JSON default is 100) */
+	int max_depth;    /* JSON nesting; default 128 (Ruby's JSON default is 100), at most
+			   * PAYLOAD_MAX_DEPTH_CAP */
 };
 
 #define PAYLOAD_DEFAULT_MAX_BYTES (16u * 1024 * 1024)
 #define PAYLOAD_DEFAULT_MAX_DEPTH 128
+#define PAYLOAD_MAX_DEPTH_CAP 10000 /* a larger max_depth is lowered to this */
 
 /* What payload_parse() found wrong; the job cannot run and goes to the dead set. */
 enum payload_error {
@@ -64,28 +66,51 @@ struct payload {
 	double created_at;           /* seconds, 0 when absent */
 	double enqueued_at;          /* seconds, 0 when absent */
 	double failed_at;            /* seconds, 0 when absent */
-	int has_pro_fields;          /* carries keys of Sidekiq Pro/Enterprise features (bid, unique_for, ...) */
+	int has_pro_fields;          /* a non-null, non-false bid, unique_for, unique_until,
+				      * unique_token, expires_in, expires_at or encrypt: a
+				      * Pro/Enterprise feature winch cannot honour */
 };
 
 void payload_init(struct payload *p);
 void payload_release(struct payload *p);
 
 /*
- * Parse text (copied). On error the payload still holds raw, so the caller can send it
- * to the dead set verbatim, and err gets a one-line reason naming the field
- * ("'class' is missing", "nested deeper than 128", ...).
+ * Parse text (copied) into p, which must have been through payload_init (what it held is
+ * released first). lim may be NULL, and zero fields in it mean the defaults. On error the
+ * payload still holds raw, so the caller can send it to the dead set verbatim, and err gets
+ * a one-line reason naming the field ("'class' is missing", "'args' is not an array",
+ * "nested deeper than 128", ...). On PAYLOAD_BAD_FIELD root is kept, and the fields read
+ * before the bad one (class, args, jid, queue, in that order) are set.
+ *
+ * Behaviour where Sidekiq 6.4.1's own reading decided (SIDEKIQ-PROTOCOL.md §7):
+ *   - class must be a non-empty string, args an array, jid a string, queue a string when
+ *     present (null is not a string); a NUL byte in them is refused;
+ *   - retry: false -> NONE; an integer -> COUNT, clamped to 0..INT_MAX; anything else
+ *     (true, null, absent, "5", 5.0) -> DEFAULT, as Ruby takes any non-Integer truthy value;
+ *   - backtrace: true -> 0; a positive integer, float or numeric string -> its integer
+ *     part (Ruby's to_i); false, null, 0 or negative -> -1; an array or object -> 0;
+ *   - retry_count: an integer, clamped to 0..INT_MAX, else -1; retry_for: a number's integer
+ *     part, else -1; dead: 0 only for a literal false;
+ *   - created_at/enqueued_at/failed_at: by JSON type (float seconds, integer ms), else 0;
+ *   - wrapped/retry_queue of a wrong type read as absent: they never make a job unrunnable.
  */
 enum payload_error payload_parse(struct payload *p, const char *text, size_t len,
 				 const struct payload_limits *lim, char *err, size_t errlen);
 
-/* For the scheduled/retry poller: raw with `at` removed and `enqueued_at` = now in gen's unit. */
+/*
+ * For the scheduled/retry poller: raw with `at` removed and `enqueued_at` = now in gen's
+ * unit, every other byte kept (jsonraw_rewrite), appended to out. -1 if p holds no JSON
+ * object (out unchanged). p needs only raw: payload_parse() may have failed on a field.
+ */
 int payload_for_enqueue(const struct payload *p, double now, enum sidekiq_gen gen,
 			struct sbuf *out) WINCH_MUSTCHECK;
 
 /*
  * Build a new job as the Ruby client writes it: {"retry":true,"queue":q,"args":<args_json
- * verbatim>,"class":c,"jid":<fresh 24 hex>,"created_at":now,"enqueued_at":now}.
- * jid_out (25 bytes) gets the jid if not NULL. args_json must be a JSON array: -1 otherwise.
+ * verbatim, surrounding white space trimmed>,"class":c,"jid":<fresh 24 hex>,
+ * "created_at":now,"enqueued_at":now}. queue NULL or "" means "default". jid_out (25 bytes)
+ * gets the jid if not NULL. args_json must be a JSON array and klass non-empty: -1
+ * otherwise, with out unchanged. All pointers borrowed; the job is appended to out.
  */
 int payload_build(struct sbuf *out, const char *klass, const char *queue, const char *args_json,
 		  size_t args_len, double now, enum sidekiq_gen gen, char *jid_out) WINCH_MUSTCHECK;
