@@ -23,7 +23,8 @@ int activejob_is_wrapper(const char *klass);
  *     _aj_hash_with_indifferent_access markers;
  *   - {"_aj_globalid": "gid://..."} (exactly that one key) becomes the URI string;
  *   - {"_aj_serialized": ...} objects stay as they are (their members still resolved).
- * Returns 0, or -1 with a reason in err if args is not an ActiveJob envelope.
+ * Returns 0, or -1 with a reason in err if args is not an ActiveJob envelope (args[0] not a
+ * hash, its `arguments` not an array, no class name); out is then all NULL / -1.
  */
 struct activejob_info {
 	const char *job_class;
@@ -36,7 +37,11 @@ struct activejob_info {
 int activejob_unwrap(struct json_object *args, const char *wrapped, struct activejob_info *out,
 		     char *err, size_t errlen) WINCH_MUSTCHECK;
 
-/* Resolve one serialized ActiveJob argument value into a new json-c value (owned). */
+/*
+ * Resolve one serialized ActiveJob argument value into a new json-c value (owned; a deep
+ * copy, scalars included, so the caller may change it). JSON null (NULL) gives NULL. This
+ * recurses: pass only trees json-c parsed with a bounded depth (payload_parse does).
+ */
 struct json_object *activejob_resolve(struct json_object *v);
 
 #endif
