@@ -54,7 +54,7 @@ static void on_brpop(struct rconn *rc, struct redisReply *r, void *priv)
 
 void fetch_kick(struct engine *e)
 {
-	const char *order[256];
+	const char *order[QUEUES_MAX];
 	const char **argv;
 	size_t *lens;
 	struct sbuf *keys;
@@ -65,8 +65,6 @@ void fetch_kick(struct engine *e)
 	    pool_idle(e->pool) < 0 || ev_is_active(&e->fetch_timer))
 		return;
 	n = queues_order(&e->opt->queues, order, rand_below);
-	if (n > 254)
-		n = 254;
 	argv = xcalloc((size_t)n + 2, sizeof(*argv));
 	lens = xcalloc((size_t)n + 2, sizeof(*lens));
 	keys = xcalloc((size_t)n, sizeof(*keys));

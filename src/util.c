@@ -109,6 +109,7 @@ void sbuf_grow(struct sbuf *sb, size_t extra)
 		cap = cap * 2;
 	sb->buf = xrealloc(sb->buf, cap);
 	sb->cap = cap;
+	sb->buf[sb->len] = '\0';
 }
 
 void sbuf_add(struct sbuf *sb, const void *data, size_t n)
