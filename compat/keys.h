@@ -16,8 +16,10 @@ const char *keys_namespace(void); /* "" when none */
 
 /* Each appends the full key (namespace included) to out. */
 void key_queue(struct sbuf *out, const char *queue); /* queue:<q> */
-void key_plain(struct sbuf *out, const char *name);  /* queues, schedule, retry, dead, processes, stat:processed, ... */
-void key_identity(struct sbuf *out, const char *identity, const char *suffix); /* <id><suffix>: "" or NULL, ":work", ":workers", "-signals" */
+/* queues, schedule, retry, dead, processes, stat:processed, ... */
+void key_plain(struct sbuf *out, const char *name);
+/* <id><suffix>, suffix "" or NULL, ":work", ":workers", "-signals" */
+void key_identity(struct sbuf *out, const char *identity, const char *suffix);
 void key_stat_daily(struct sbuf *out, const char *stat, const char *date); /* stat:<stat>:<date> */
 
 /* Strip the namespace and "queue:" from a queue key; returns a pointer into key, or NULL. */
