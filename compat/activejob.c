@@ -5,11 +5,14 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json.h>
 
 #include "activejob.h"
+#include "jsonraw.h"
+#include "payload.h"
 #include "util.h"
 #include "banned.h"
 
@@ -163,4 +166,97 @@ int activejob_unwrap(struct json_object *args, const char *wrapped, struct activ
 		out->executions = (long)json_object_get_int64(v);
 	out->arguments = activejob_resolve(arguments);
 	return 0;
+}
+
+static int raw_is(const char *text, const struct jsonraw_span *s, const char *quoted)
+{
+	size_t n = strlen(quoted);
+
+	return s->len == n && memcmp(text + s->off, quoted, n) == 0;
+}
+
+static int resolve_raw_value(const char *text, size_t len, struct sbuf *out, int depth);
+
+static int resolve_raw_object(const char *text, size_t len, struct sbuf *out, int depth)
+{
+	struct jsonraw_member *m;
+	int n, i, rc = 0, first = 1;
+
+	n = jsonraw_members(text, len, NULL, 0);
+	if (n < 0)
+		return -1;
+	m = xcalloc((size_t)n + 1, sizeof(*m));
+	jsonraw_members(text, len, m, n);
+	if (n == 1 && raw_is(text, &m[0].key, "\"_aj_globalid\"") && text[m[0].value.off] == '"') {
+		sbuf_add(out, text + m[0].value.off, m[0].value.len);
+		free(m);
+		return 0;
+	}
+	sbuf_addc(out, '{');
+	for (i = 0; i < n && rc == 0; i++) {
+		if (raw_is(text, &m[i].key, "\"_aj_symbol_keys\"") ||
+		    raw_is(text, &m[i].key, "\"_aj_ruby2_keywords\"") ||
+		    raw_is(text, &m[i].key, "\"_aj_hash_with_indifferent_access\""))
+			continue;
+		if (!first)
+			sbuf_addc(out, ',');
+		first = 0;
+		sbuf_add(out, text + m[i].key.off, m[i].key.len);
+		sbuf_addc(out, ':');
+		rc = resolve_raw_value(text + m[i].value.off, m[i].value.len, out, depth + 1);
+	}
+	sbuf_addc(out, '}');
+	free(m);
+	return rc;
+}
+
+static int resolve_raw_array(const char *text, size_t len, struct sbuf *out, int depth)
+{
+	struct jsonraw_span *el;
+	int n, i, rc = 0;
+
+	n = jsonraw_elements(text, len, NULL, 0);
+	if (n < 0)
+		return -1;
+	el = xcalloc((size_t)n + 1, sizeof(*el));
+	jsonraw_elements(text, len, el, n);
+	sbuf_addc(out, '[');
+	for (i = 0; i < n && rc == 0; i++) {
+		if (i)
+			sbuf_addc(out, ',');
+		rc = resolve_raw_value(text + el[i].off, el[i].len, out, depth + 1);
+	}
+	sbuf_addc(out, ']');
+	free(el);
+	return rc;
+}
+
+/* Recursion is bounded: the payload passed the depth check before it got here. */
+static int resolve_raw_value(const char *text, size_t len, struct sbuf *out, int depth)
+{
+	size_t i = 0;
+
+	if (depth > PAYLOAD_MAX_DEPTH_CAP)
+		return -1;
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
+		i++;
+	if (i < len && text[i] == '{')
+		return resolve_raw_object(text, len, out, depth);
+	if (i < len && text[i] == '[')
+		return resolve_raw_array(text, len, out, depth);
+	sbuf_add(out, text, len); /* scalars byte for byte: numbers stay exact */
+	return 0;
+}
+
+int activejob_arguments_raw(const char *args, size_t len, struct sbuf *out)
+{
+	struct jsonraw_span job, arguments;
+	int n;
+
+	n = jsonraw_elements(args, len, &job, 1);
+	if (n < 1 || jsonraw_find(args + job.off, job.len, "arguments", &arguments) != 1)
+		return -1;
+	if (args[job.off + arguments.off] != '[')
+		return -1;
+	return resolve_raw_value(args + job.off + arguments.off, arguments.len, out, 0);
 }

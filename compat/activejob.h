@@ -44,4 +44,12 @@ int activejob_unwrap(struct json_object *args, const char *wrapped, struct activ
  */
 struct json_object *activejob_resolve(struct json_object *v);
 
+/*
+ * The same resolution on text, for the handler's raw arguments: from the payload's `args`
+ * text, append the resolved `arguments` array of the job hash (args[0]) to out, copying
+ * every scalar byte for byte (json-c cannot hold integers beyond 64 bits). Returns 0, or -1
+ * if the envelope has no `arguments` array.
+ */
+int activejob_arguments_raw(const char *args, size_t len, struct sbuf *out) WINCH_MUSTCHECK;
+
 #endif

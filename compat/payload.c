@@ -211,8 +211,10 @@ static void parse_optional(struct payload *p)
 		p->retry_queue = NULL;
 	parse_retry(p);
 	v = member(p->root, "retry_count");
-	if (json_object_is_type(v, json_type_int))
-		p->retry_count = clamp_int(json_object_get_int64(v), 0, INT_MAX);
+	if (json_object_is_type(v, json_type_int)) {
+		p->retry_count = clamp_int(json_object_get_int64(v), -1000000, 1000000);
+		p->has_retry_count = 1;
+	}
 	p->backtrace = parse_backtrace(member(p->root, "backtrace"));
 	v = member(p->root, "dead");
 	p->dead = json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v) ? 0 : 1;

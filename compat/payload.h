@@ -59,7 +59,8 @@ struct payload {
 	struct jsonraw_span args_raw; /* where `args` sits in raw */
 	enum payload_retry retry;
 	int retry_max;               /* for PAYLOAD_RETRY_COUNT */
-	int retry_count;             /* -1 when absent (first failure) */
+	int retry_count;             /* when has_retry_count; may be -1 after the API's "retry now" */
+	int has_retry_count;         /* 0 on the first failure */
 	int backtrace;               /* -1 absent/false, 0 true (all lines), N > 0 first N lines */
 	int dead;                    /* 0 when `dead` is false, else 1 */
 	long retry_for;              /* seconds, -1 when absent */
@@ -89,7 +90,8 @@ void payload_release(struct payload *p);
  *     (true, null, absent, "5", 5.0) -> DEFAULT, as Ruby takes any non-Integer truthy value;
  *   - backtrace: true -> 0; a positive integer, float or numeric string -> its integer
  *     part (Ruby's to_i); false, null, 0 or negative -> -1; an array or object -> 0;
- *   - retry_count: an integer, clamped to 0..INT_MAX, else -1; retry_for: a number's integer
+ *   - retry_count: an integer, clamped to -1000000..1000000 (Sidekiq's API "retry now"
+ *     decrements it, so 0 becomes -1), else absent; retry_for: a number's integer
  *     part, else -1; dead: 0 only for a literal false;
  *   - created_at/enqueued_at/failed_at: by JSON type (float seconds, integer ms), else 0;
  *   - wrapped/retry_queue of a wrong type read as absent: they never make a job unrunnable.

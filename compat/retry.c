@@ -163,7 +163,7 @@ static int retry_rewrite(const struct payload *p, const struct retry_failure *f,
 		edits[i].value = sbuf_str(&vals[i]);
 		edits[i].value_len = vals[i].len;
 	}
-	if (p->retry_count >= 0)
+	if (p->has_retry_count)
 		edits[RM_TIME].key = "retried_at";
 	rc = jsonraw_rewrite(p->raw, p->raw_len, edits, n, out);
 out:
@@ -181,10 +181,7 @@ int retry_apply(const struct payload *p, const struct retry_failure *f,
 
 	if (p->raw == NULL)
 		return -1;
-	if (p->retry_count < 0)
-		count = 0;
-	else
-		count = p->retry_count < INT_MAX ? p->retry_count + 1 : INT_MAX;
+	count = p->has_retry_count ? p->retry_count + 1 : 0;
 
 	sbuf_reset(&out->json);
 	if (retry_rewrite(p, f, cfg, now, count, &out->json) < 0)
@@ -192,7 +189,7 @@ int retry_apply(const struct payload *p, const struct retry_failure *f,
 	out->count = count;
 	out->score = now;
 
-	failed_at = p->retry_count < 0 || p->failed_at <= 0 ? now : p->failed_at;
+	failed_at = !p->has_retry_count || p->failed_at <= 0 ? now : p->failed_at;
 	if (p->retry == PAYLOAD_RETRY_NONE) {
 		out->action = RETRY_ACTION_DISCARD;
 	} else if (retry_exhausted(p, cfg, count, failed_at, now)) {

@@ -91,7 +91,7 @@ const char *winch_job_payload(const struct winch_job *job, size_t *len)
 
 int winch_job_retry_count(const struct winch_job *job)
 {
-	return job->p.retry_count;
+	return job->p.has_retry_count ? job->p.retry_count : -1;
 }
 
 double winch_job_created_at(const struct winch_job *job)

@@ -150,8 +150,9 @@ static void job_push_post(void *arg)
 /* Resolve the class to dispatch by; ActiveJob jobs by their wrapped class. */
 static int job_prepare(struct engine *e, struct winch_job *job, char *err, size_t errlen)
 {
-	const char *s;
+	struct sbuf raw;
 
+	(void)e;
 	job->dispatch_class = job->p.klass;
 	if (!activejob_is_wrapper(job->p.klass))
 		return 0;
@@ -159,10 +160,14 @@ static int job_prepare(struct engine *e, struct winch_job *job, char *err, size_
 		return -1;
 	job->is_activejob = 1;
 	job->dispatch_class = job->aj.job_class;
-	s = json_object_to_json_string_ext(job->aj.arguments, JSON_C_TO_STRING_PLAIN);
-	job->args_raw = xstrdup(s);
-	job->args_raw_len = strlen(s);
-	(void)e;
+	sbuf_init(&raw);
+	if (activejob_arguments_raw(job->p.raw + job->p.args_raw.off, job->p.args_raw.len, &raw) <
+	    0) {
+		sbuf_release(&raw);
+		snprintf(err, errlen, "ActiveJob 'arguments' is not an array");
+		return -1;
+	}
+	job->args_raw = sbuf_detach(&raw, &job->args_raw_len);
 	return 0;
 }
 

@@ -265,6 +265,32 @@ static void test_resolve_deep(void **state)
 	sbuf_release(&want);
 }
 
+/* The raw resolution keeps numbers byte for byte and removes the same markers. */
+static void test_arguments_raw(void **state)
+{
+	const char args[] =
+		"[{\"job_class\":\"Winch::Echo\",\"job_id\":\"x\",\"arguments\":[\"replies\","
+		"123456789012345678901234567890,{\"a\":1,\"b\":2.50,\"_aj_symbol_keys\":[\"b\"]},"
+		"{\"_aj_globalid\":\"gid://app/User/42\"},{\"kw\":[1,{\"_aj_hash_with_indifferent_"
+		"access\":true,\"z\":null}],\"_aj_ruby2_keywords\":[\"kw\"]},"
+		"{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\",\"value\":\"sym\"}]"
+		",\"executions\":0}]";
+	struct sbuf out;
+
+	(void)state;
+	sbuf_init(&out);
+	assert_int_equal(activejob_arguments_raw(args, sizeof(args) - 1, &out), 0);
+	assert_string_equal(sbuf_str(&out),
+			    "[\"replies\",123456789012345678901234567890,{\"a\":1,\"b\":2.50},"
+			    "\"gid://app/User/42\",{\"kw\":[1,{\"z\":null}]},"
+			    "{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\","
+			    "\"value\":\"sym\"}]");
+	sbuf_reset(&out);
+	assert_int_equal(activejob_arguments_raw("[{\"job_class\":\"X\"}]", 20, &out), -1);
+	assert_int_equal(activejob_arguments_raw("[{\"arguments\":{}}]", 18, &out), -1);
+	sbuf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +300,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refuses, setup, teardown),
 	    cmocka_unit_test(test_resolve_owned),
+	    cmocka_unit_test(test_arguments_raw),
 	    cmocka_unit_test_setup_teardown(test_resolve_deep, setup, teardown),
 	};
 

@@ -80,7 +80,7 @@ static void test_plain_job(void **state)
 	assert_int_equal(json_object_array_length(p->args), 3);
 	span_is(p, p->args_raw, "[1,\"two\",{\"three\":3}]");
 	assert_int_equal(p->retry, PAYLOAD_RETRY_DEFAULT);
-	assert_int_equal(p->retry_count, -1);
+	assert_int_equal(p->has_retry_count, 0);
 	assert_int_equal(p->backtrace, -1);
 	assert_int_equal(p->dead, 1);
 	assert_int_equal(p->retry_for, -1);
@@ -361,8 +361,10 @@ static void test_optional_fields(void **state)
 	assert_int_equal(with(f, ",\"retry_for\":3600.7")->retry_for, 3600);
 	assert_int_equal(with(f, ",\"retry_for\":\"1h\"")->retry_for, -1);
 	assert_int_equal(with(f, ",\"retry_count\":4")->retry_count, 4);
-	assert_int_equal(with(f, ",\"retry_count\":-2")->retry_count, 0);
-	assert_int_equal(with(f, ",\"retry_count\":\"4\"")->retry_count, -1);
+	/* Sidekiq's API "retry now" decrements it: -1 is a real value, not "absent" */
+	assert_int_equal(with(f, ",\"retry_count\":-1")->retry_count, -1);
+	assert_int_equal(with(f, ",\"retry_count\":-1")->has_retry_count, 1);
+	assert_int_equal(with(f, ",\"retry_count\":\"4\"")->has_retry_count, 0);
 	assert_string_equal(with(f, ",\"retry_queue\":\"low\"")->retry_queue, "low");
 	assert_null(with(f, ",\"retry_queue\":7")->retry_queue);
 	assert_null(with(f, ",\"wrapped\":{}")->wrapped);
