@@ -84,18 +84,10 @@ void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, s
 {
 	struct rcmd *c = rcmd_new();
 	struct sbuf key;
-	const char *argv[3];
-	size_t lens[3];
 
 	sbuf_init(&key);
 	key_queue(&key, queue);
-	argv[0] = "RPUSH";
-	argv[1] = key.buf;
-	argv[2] = raw;
-	lens[0] = 5;
-	lens[1] = key.len;
-	lens[2] = len;
-	rcmd_argv(c, 3, argv, lens);
+	rcmd_key_value(c, "RPUSH", key.buf, raw, len);
 	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, "requeue");
 	sbuf_release(&key);
 }
@@ -105,20 +97,12 @@ void outcome_push(struct engine *e, char *queue, char *data, size_t len)
 	struct rcmd *c = rcmd_new();
 	struct sbuf key;
 	char *queues = key_dup("queues");
-	const char *argv[3];
-	size_t lens[3];
 
 	sbuf_init(&key);
 	key_queue(&key, queue);
 	rcmd_multi(c);
 	rcmd_args(c, "SADD", queues, queue, NULL);
-	argv[0] = "LPUSH";
-	argv[1] = key.buf;
-	argv[2] = data;
-	lens[0] = 5;
-	lens[1] = key.len;
-	lens[2] = len;
-	rcmd_argv(c, 3, argv, lens);
+	rcmd_key_value(c, "LPUSH", key.buf, data, len);
 	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, "push");
 	sbuf_release(&key);
 	free(queues);

@@ -140,6 +140,15 @@ void rcmd_args(struct rcmd *c, const char *first, ...)
 	rcmd_argv(c, argc, argv, lens);
 }
 
+void rcmd_key_value(struct rcmd *c, const char *cmd, const char *key, const char *value,
+		    size_t len)
+{
+	const char *argv[3] = {cmd, key, value};
+	size_t lens[3] = {strlen(cmd), strlen(key), len};
+
+	rcmd_argv(c, 3, argv, lens);
+}
+
 size_t rcmd_count(const struct rcmd *c)
 {
 	return c->n;

@@ -68,6 +68,9 @@ void rcmd_multi(struct rcmd *c);
 void rcmd_argv(struct rcmd *c, int argc, const char **argv, const size_t *lens);
 /* Append a command from string arguments ended by NULL. */
 void rcmd_args(struct rcmd *c, const char *first, ...) __attribute__((sentinel));
+/* Append `cmd key value` where value is binary (len bytes): RPUSH, LPUSH, ... */
+void rcmd_key_value(struct rcmd *c, const char *cmd, const char *key, const char *value,
+		    size_t len);
 size_t rcmd_count(const struct rcmd *c);
 
 /*
