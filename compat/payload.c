@@ -238,8 +238,16 @@ static enum payload_error parse_json(struct payload *p, int depth, char *err, si
 	struct json_tokener *tok;
 	size_t at = 0;
 
-	if (jsonraw_validate(p->raw, p->raw_len, depth, err, errlen) < 0)
+	if (jsonraw_validate(p->raw, p->raw_len, depth, err, errlen) < 0) {
+		/* Say what kind of problem it is: "not valid JSON: ..." unless it is depth. */
+		if (err && errlen && strncmp(err, "nested", 6) != 0) {
+			char why[200];
+
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "not valid JSON: %s", why);
+		}
 		return PAYLOAD_NOT_JSON;
+	}
 	while (at < p->raw_len && is_json_ws(p->raw[at]))
 		at++;
 	if (p->raw[at] != '{')

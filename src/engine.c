@@ -171,15 +171,28 @@ static int job_prepare(struct engine *e, struct winch_job *job, char *err, size_
 	return 0;
 }
 
+/* The jid to name a job by in a log line, even one whose fields are wrong. */
+static const char *job_name(const struct winch_job *job)
+{
+	struct json_object *v;
+
+	if (job->p.jid)
+		return job->p.jid;
+	if (job->p.root && json_object_object_get_ex(job->p.root, "jid", &v) &&
+	    json_object_is_type(v, json_type_string))
+		return json_object_get_string(v);
+	return "(no jid)";
+}
+
 static void job_reject(struct engine *e, struct winch_job *job, const char *why)
 {
-	log_error("job '%s' from queue '%s' cannot run: %s; moved to the dead set",
-		  job->p.jid ? job->p.jid : "?", job->queue, why);
+	log_error("job '%s' from queue '%s' cannot run: %s; moved to the dead set", job_name(job),
+		  job->queue, why);
 	/* Straight to the dead set, whatever its retry options say: nothing here can retry. */
 	job->p.retry = PAYLOAD_RETRY_COUNT;
 	job->p.retry_max = 0;
 	job->p.dead = 1;
-	outcome_fail_unrun(e, job, "Winch::InvalidJob", why);
+	outcome_fail_unrun(e, job, "Winch::InvalidJob", why, 1);
 }
 
 void engine_accept(struct engine *e, const char *queue, const char *raw, size_t len)
@@ -231,7 +244,7 @@ void engine_accept(struct engine *e, const char *queue, const char *raw, size_t 
 				 "follow their retry rules",
 				 job->dispatch_class);
 		snprintf(err, sizeof(err), "uninitialized constant %s", job->dispatch_class);
-		outcome_fail_unrun(e, job, "NameError", err);
+		outcome_fail_unrun(e, job, "NameError", err, 0);
 		return;
 	}
 	idx = pool_idle(e->pool);
@@ -268,8 +281,14 @@ void engine_progress(struct engine *e)
 			engine_close(e);
 		break;
 	case ENGINE_CLOSING:
-		if (e->close_pending == 0)
+		if (e->close_pending == 0) {
 			engine_change_state(e, ENGINE_DONE);
+		} else if (e->redis_down && e->outcome_pending == 0) {
+			/* Nothing of a job's is waiting: only leaving the process set, which
+			 * expires by itself. Do not hold the exit for it. */
+			log_warn("redis unreachable at exit: the process entry expires within 60 s");
+			engine_change_state(e, ENGINE_DONE);
+		}
 		break;
 	default:
 		break;
@@ -284,10 +303,15 @@ static void on_close_grace(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (e->state != ENGINE_CLOSING)
 		return;
-	log_error("redis unreachable at exit: %zu writes not made (requeues, retries, stats); "
-		  "they are lost",
-		  rconn_pending(e->cmd));
-	e->exit_code = 1;
+	if (e->outcome_pending > 0) {
+		log_error("redis unreachable at exit: %ld job outcomes not written (requeues, "
+			  "retries, dead, pushes); they are lost",
+			  e->outcome_pending);
+		e->exit_code = 1;
+	} else {
+		log_warn("redis unreachable at exit: stats not flushed; the process entry "
+			 "expires within 60 s");
+	}
 	engine_change_state(e, ENGINE_DONE);
 }
 

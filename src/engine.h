@@ -70,6 +70,7 @@ struct engine {
 	ev_timer stop_timer;
 	double deadline;
 	int close_pending;            /* replies still awaited before the loop may end */
+	long outcome_pending;         /* outcome writes (requeue, retry, dead, push) not yet acknowledged */
 	ev_signal sig_term, sig_int, sig_tstp, sig_ttin, sig_hup, sig_usr1;
 
 	/* classes already warned about (unknown / Pro fields), as "\n"-separated names */
@@ -118,9 +119,12 @@ void outcome_apply(struct engine *e, struct winch_job *job);
 void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, size_t len);
 /* A payload that cannot run at all: ZADD dead verbatim, with the dead set's trims. */
 void outcome_dead_raw(struct engine *e, const char *raw, size_t len);
-/* A job that failed before reaching a handler (unknown class, bad field): the retry path. */
+/*
+ * A job that failed before reaching a handler (unknown class, bad field): the retry path.
+ * logged: the caller has already logged the job's end (one event, one line).
+ */
 void outcome_fail_unrun(struct engine *e, struct winch_job *job, const char *error_class,
-			const char *message);
+			const char *message, int logged);
 /* ZADD schedule <at> raw: a job for a process that knows its class. */
 void outcome_schedule_raw(struct engine *e, const char *raw, size_t len, double at);
 /* LPUSH a new job made on a handler thread (SADD queues first). Takes queue and data. */

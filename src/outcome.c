@@ -19,15 +19,37 @@
 #include "retry.h"
 #include "banned.h"
 
+struct write_ctx {
+	struct engine *e;
+	const char *what;
+};
+
 static void on_write(struct rconn *rc, struct redisReply *r, void *priv)
 {
-	const char *what = priv;
+	struct write_ctx *w = priv;
+	const char *what = w->what;
+	struct engine *e = w->e;
 
 	(void)rc;
+	free(w);
+	e->outcome_pending--;
 	if (r == NULL)
 		log_error("redis write (%s) failed: connection stopped", what);
 	else if (r->type == REDIS_REPLY_ERROR)
 		log_error("redis write (%s) refused: %s", what, r->str);
+	if (e->state == ENGINE_CLOSING)
+		engine_progress(e);
+}
+
+/* Send an outcome write: persistent, and counted until Redis has acknowledged it. */
+static void send_outcome(struct engine *e, struct rcmd *c, const char *what)
+{
+	struct write_ctx *w = xmalloc(sizeof(*w));
+
+	w->e = e;
+	w->what = what;
+	e->outcome_pending++;
+	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, w);
 }
 
 /* Append the dead set's trims (age, then size) to c. */
@@ -65,7 +87,7 @@ static void send_zadd(struct engine *e, const char *set, double score, const cha
 	rcmd_argv(c, 4, argv, lens);
 	if (dead)
 		add_dead_trims(e, c, key, score);
-	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, (void *)set);
+	send_outcome(e, c, set);
 	sbuf_release(&sc);
 	free(key);
 }
@@ -88,7 +110,7 @@ void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, s
 	sbuf_init(&key);
 	key_queue(&key, queue);
 	rcmd_key_value(c, "RPUSH", key.buf, raw, len);
-	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, "requeue");
+	send_outcome(e, c, "requeue");
 	sbuf_release(&key);
 }
 
@@ -103,7 +125,7 @@ void outcome_push(struct engine *e, char *queue, char *data, size_t len)
 	rcmd_multi(c);
 	rcmd_args(c, "SADD", queues, queue, NULL);
 	rcmd_key_value(c, "LPUSH", key.buf, data, len);
-	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_write, "push");
+	send_outcome(e, c, "push");
 	sbuf_release(&key);
 	free(queues);
 	free(queue);
@@ -112,7 +134,7 @@ void outcome_push(struct engine *e, char *queue, char *data, size_t len)
 
 /* The retry rules (compat/retry.c) decide; this writes what they decided. */
 static void write_failure(struct engine *e, struct winch_job *job, const char *error_class,
-			  const char *message)
+			  const char *message, int logged)
 {
 	struct retry_failure f;
 	struct retry_config cfg;
@@ -143,7 +165,8 @@ static void write_failure(struct engine *e, struct winch_job *job, const char *e
 		send_zadd(e, "retry", out.score, out.json.buf, out.json.len, 0);
 		break;
 	case RETRY_ACTION_DEAD:
-		log_warn("job '%s' (%s): no retries left after %d; moved to the dead set", jid,
+		if (!logged)
+			log_warn("job '%s' (%s): no retries left after %d; moved to the dead set", jid,
 			 job->dispatch_class ? job->dispatch_class : "?", out.count);
 		send_zadd(e, "dead", now, out.json.buf, out.json.len, 1);
 		break;
@@ -157,11 +180,11 @@ static void write_failure(struct engine *e, struct winch_job *job, const char *e
 }
 
 void outcome_fail_unrun(struct engine *e, struct winch_job *job, const char *error_class,
-			const char *message)
+			const char *message, int logged)
 {
 	e->processed++;
 	e->failed++;
-	write_failure(e, job, error_class, message);
+	write_failure(e, job, error_class, message, logged);
 	job_free(job);
 }
 
@@ -174,7 +197,7 @@ void outcome_apply(struct engine *e, struct winch_job *job)
 	case WINCH_FAIL:
 		e->processed++;
 		e->failed++;
-		write_failure(e, job, job->error_class, job->error_message);
+		write_failure(e, job, job->error_class, job->error_message, 0);
 		break;
 	case WINCH_REQUEUE:
 		outcome_requeue_raw(e, job->queue, job->p.raw, job->p.raw_len);

@@ -208,7 +208,7 @@ static void test_not_json(void **state)
 		assert_true(f->err[0] != '\0');
 	}
 	assert_int_equal(parse(f, "{}x"), PAYLOAD_NOT_JSON);
-	assert_string_equal(f->err, "trailing data at byte 2");
+	assert_string_equal(f->err, "not valid JSON: trailing data at byte 2");
 }
 
 static void test_not_object(void **state)
