@@ -9,6 +9,7 @@ require "logger"
 require "active_job"
 require "sidekiq"
 require "digest"
+require_relative "error_class"
 
 ActiveJob::Base.queue_adapter = :sidekiq
 ActiveJob::Base.logger = Logger.new(nil)
@@ -55,25 +56,9 @@ module Winch
         "args" => [jid, *plain(rest)])
     end
 
+    # The exception class named +name+ (tests/support/error_class.rb).
     def error_class(name)
-      parts = name.to_s.split("::").reject(&:empty?)
-      raise ArgumentError, "empty error class name" if parts.empty?
-
-      scope = Object
-      parts.each_with_index do |part, i|
-        last = i == parts.size - 1
-        scope = if scope.const_defined?(part, false)
-          scope.const_get(part, false)
-        elsif last
-          scope.const_set(part, Class.new(StandardError))
-        else
-          scope.const_set(part, Module.new)
-        end
-      end
-      unless scope.is_a?(Class) && scope <= Exception
-        raise TypeError, "#{name} is not an exception class"
-      end
-      scope
+      WinchErrorClass.lookup(name)
     end
   end
 

@@ -5,6 +5,7 @@
 
 require "sidekiq"
 require "digest"
+require_relative "error_class"
 
 module Winch
   # Shared helpers (kept tiny; winch_active_jobs.rb has its own copy of the reply).
@@ -17,26 +18,9 @@ module Winch
       Sidekiq::Client.push("class" => "Winch::EchoReply", "queue" => queue, "args" => [jid, *rest])
     end
 
-    # The exception class named +name+, defined as a StandardError subclass when missing.
+    # The exception class named +name+ (tests/support/error_class.rb).
     def error_class(name)
-      parts = name.to_s.split("::").reject(&:empty?)
-      raise ArgumentError, "empty error class name" if parts.empty?
-
-      scope = Object
-      parts.each_with_index do |part, i|
-        last = i == parts.size - 1
-        scope = if scope.const_defined?(part, false)
-          scope.const_get(part, false)
-        elsif last
-          scope.const_set(part, Class.new(StandardError))
-        else
-          scope.const_set(part, Module.new)
-        end
-      end
-      unless scope.is_a?(Class) && scope <= Exception
-        raise TypeError, "#{name} is not an exception class"
-      end
-      scope
+      WinchErrorClass.lookup(name)
     end
   end
 
