@@ -13,29 +13,12 @@
 #include "jsonraw.h"
 #include "util.h"
 #include "../support/payload_examples.h"
+#include "sbuf_fixture.h"
 #include "banned.h"
 
 static const char plain_job[] = EX_PLAIN_JOB;
 static const char retry_job[] = EX_RETRY_JOB;
 static const char activejob_job[] = EX_ACTIVEJOB_JOB;
-
-static int sb_setup(void **state)
-{
-	struct sbuf *sb = xmalloc(sizeof(*sb));
-
-	sbuf_init(sb);
-	*state = sb;
-	return 0;
-}
-
-static int sb_teardown(void **state)
-{
-	struct sbuf *sb = *state;
-
-	sbuf_release(sb);
-	free(sb);
-	return 0;
-}
 
 static int validate(const char *text)
 {

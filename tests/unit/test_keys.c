@@ -12,25 +12,13 @@
 
 #include "keys.h"
 #include "util.h"
+#include "sbuf_fixture.h"
 #include "banned.h"
 
-static int sb_setup(void **state)
+static int keys_teardown(void **state)
 {
-	struct sbuf *sb = xmalloc(sizeof(*sb));
-
-	sbuf_init(sb);
-	*state = sb;
-	return 0;
-}
-
-static int sb_teardown(void **state)
-{
-	struct sbuf *sb = *state;
-
 	keys_set_namespace(NULL);
-	sbuf_release(sb);
-	free(sb);
-	return 0;
+	return sb_teardown(state);
 }
 
 static void test_plain_keys(void **state)
@@ -103,8 +91,8 @@ static void test_namespaced_keys(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_plain_keys, sb_setup, sb_teardown),
-	    cmocka_unit_test_setup_teardown(test_namespaced_keys, sb_setup, sb_teardown),
+	    cmocka_unit_test_setup_teardown(test_plain_keys, sb_setup, keys_teardown),
+	    cmocka_unit_test_setup_teardown(test_namespaced_keys, sb_setup, keys_teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

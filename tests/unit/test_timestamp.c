@@ -14,25 +14,8 @@
 
 #include "timestamp.h"
 #include "util.h"
+#include "sbuf_fixture.h"
 #include "banned.h"
-
-static int sb_setup(void **state)
-{
-	struct sbuf *sb = xmalloc(sizeof(*sb));
-
-	sbuf_init(sb);
-	*state = sb;
-	return 0;
-}
-
-static int sb_teardown(void **state)
-{
-	struct sbuf *sb = *state;
-
-	sbuf_release(sb);
-	free(sb);
-	return 0;
-}
 
 static void seconds_is(struct sbuf *sb, double t, const char *want)
 {
