@@ -210,6 +210,8 @@ static void parse_optional(struct payload *p)
 	if (string_member(p->root, "retry_queue", &p->retry_queue) < 0)
 		p->retry_queue = NULL;
 	parse_retry(p);
+	p->retry_given = member(p->root, "retry") != NULL;
+	p->backtrace_given = member(p->root, "backtrace") != NULL;
 	v = member(p->root, "retry_count");
 	if (json_object_is_type(v, json_type_int)) {
 		p->retry_count = clamp_int(json_object_get_int64(v), -1000000, 1000000);

@@ -62,6 +62,8 @@ struct payload {
 	int retry_count;             /* when has_retry_count; may be -1 after the API's "retry now" */
 	int has_retry_count;         /* 0 on the first failure */
 	int backtrace;               /* -1 absent/false, 0 true (all lines), N > 0 first N lines */
+	int retry_given;             /* `retry` is in the payload (else a class default may apply) */
+	int backtrace_given;         /* `backtrace` is in the payload */
 	int dead;                    /* 0 when `dead` is false, else 1 */
 	long retry_for;              /* seconds, -1 when absent */
 	double created_at;           /* seconds, 0 when absent */

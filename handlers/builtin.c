@@ -161,10 +161,10 @@ static enum winch_result digest_perform(struct winch_job *job)
 }
 
 const struct winch_handler_def builtin_handlers[] = {
-	{"Winch::Noop", noop_perform},
-	{"Winch::Echo", echo_perform},
-	{"Winch::Fail", fail_perform},
-	{"Winch::Sleep", sleep_perform},
-	{"Winch::Digest", digest_perform},
-	{NULL, NULL},
+	{"Winch::Noop", noop_perform, NULL},
+	{"Winch::Echo", echo_perform, NULL},
+	{"Winch::Fail", fail_perform, NULL},
+	{"Winch::Sleep", sleep_perform, NULL},
+	{"Winch::Digest", digest_perform, NULL},
+	{NULL, NULL, NULL},
 };

@@ -8,7 +8,9 @@
 #include <json-c/json.h>
 
 #include "job.h"
+#include "jsonraw.h"
 #include "log.h"
+#include "registry.h"
 #include "banned.h"
 
 struct winch_job *job_new(void)
@@ -16,6 +18,7 @@ struct winch_job *job_new(void)
 	struct winch_job *j = xcalloc(1, sizeof(*j));
 
 	payload_init(&j->p);
+	retry_outcome_init(&j->outcome);
 	j->slot = -1;
 	return j;
 }
@@ -27,6 +30,7 @@ void job_free(struct winch_job *j)
 	if (j == NULL)
 		return;
 	payload_release(&j->p);
+	retry_outcome_release(&j->outcome);
 	free(j->queue);
 	if (j->aj.arguments)
 		json_object_put(j->aj.arguments);
@@ -39,6 +43,54 @@ void job_free(struct winch_job *j)
 	free(j);
 }
 
+/* The class's retry_in: -1 for Sidekiq's formula, else the delay; *force for kill/discard. */
+static int class_delay(struct winch_job *j, int count, int *force)
+{
+	const struct winch_class_options *o = j->def ? j->def->options : NULL;
+	int r;
+
+	*force = 0;
+	if (o == NULL || o->retry_in == NULL)
+		return -1;
+	r = o->retry_in(j, count, j->error_class, j->error_message);
+	if (r == WINCH_RETRY_KILL || r == WINCH_RETRY_DISCARD) {
+		*force = r;
+		return -1;
+	}
+	return r > 0 ? r : -1;
+}
+
+int job_decide_failure(struct winch_job *j, int run_hooks)
+{
+	const struct winch_class_options *o = j->def ? j->def->options : NULL;
+	struct retry_failure f;
+	int count = j->p.has_retry_count ? j->p.retry_count + 1 : 0;
+	int force = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.error_class = j->error_class;
+	f.message = j->error_message;
+	f.backtrace = (const char *const *)j->backtrace;
+	f.backtrace_n = j->backtrace_n;
+	f.fetched_queue = j->queue;
+	f.delay_override = run_hooks ? class_delay(j, count, &force) : -1;
+	if (retry_apply(&j->p, &f, &j->retry_cfg, time_real(), rand_below, &j->outcome) < 0)
+		return -1;
+	if (force == WINCH_RETRY_KILL) {
+		j->outcome.action = RETRY_ACTION_DEAD;
+		j->outcome.score = time_real();
+	} else if (force == WINCH_RETRY_DISCARD) {
+		j->outcome.action = RETRY_ACTION_DISCARD;
+	} else if (run_hooks && j->outcome.action != RETRY_ACTION_RETRY && o && o->exhausted &&
+		   o->exhausted(j, j->error_class, j->error_message) == WINCH_RETRY_DISCARD) {
+		j->outcome.action = RETRY_ACTION_DISCARD;
+	}
+	if (run_hooks && j->outcome.action != RETRY_ACTION_RETRY)
+		registry_run_death_hooks(j, j->error_class, j->error_message);
+	j->outcome_ready = 1;
+	return 0;
+}
+
 void job_execute(struct winch_job *j)
 {
 	double t0 = time_mono();
@@ -49,8 +101,13 @@ void job_execute(struct winch_job *j)
 		winch_job_set_error(j, "Winch::BadResult", "handler returned an unknown result");
 		j->result = WINCH_FAIL;
 	}
-	if (j->result == WINCH_FAIL && j->error_class == NULL)
+	if (j->result != WINCH_FAIL)
+		return;
+	if (j->error_class == NULL)
 		winch_job_set_error(j, "RuntimeError", "handler failed");
+	registry_run_error_hooks(j, j->error_class, j->error_message);
+	if (job_decide_failure(j, 1) < 0)
+		j->outcome_ready = 0; /* the loop sends the payload to the dead set verbatim */
 }
 
 const char *winch_job_jid(const struct winch_job *job)
@@ -104,6 +161,21 @@ double winch_job_enqueued_at(const struct winch_job *job)
 	return job->p.enqueued_at;
 }
 
+const char *winch_job_aj_job_id(const struct winch_job *job)
+{
+	return job->is_activejob ? job->aj.job_id : NULL;
+}
+
+long winch_job_aj_executions(const struct winch_job *job)
+{
+	return job->is_activejob ? job->aj.executions : -1;
+}
+
+const char *winch_job_aj_locale(const struct winch_job *job)
+{
+	return job->is_activejob ? job->aj.locale : NULL;
+}
+
 int winch_job_stopping(const struct winch_job *job)
 {
 	return job->stopping ? *job->stopping : 0;
@@ -123,35 +195,127 @@ void winch_job_add_backtrace(struct winch_job *job, const char *line)
 	job->backtrace[job->backtrace_n++] = xstrdup(line);
 }
 
+/* Build one push's payload into out; *at_out gets its schedule time or 0. */
+static int build_push(const struct winch_push *push, enum sidekiq_gen gen, struct sbuf *out,
+		      char *jid, double *at_out)
+{
+	struct jsonraw_member *m = NULL;
+	struct jsonraw_edit *edits = NULL;
+	struct sbuf base;
+	const char *args = push->args_json ? push->args_json : "[]";
+	const char *queue = push->queue && *push->queue ? push->queue : "default";
+	double now = time_real();
+	int n = 0, i, rc = -1;
+	const char *extra = push->extra_json;
+
+	if (push->class_name == NULL || *push->class_name == '\0')
+		return -1;
+	sbuf_init(&base);
+	if (payload_build(&base, push->class_name, queue, args, strlen(args), now, gen, jid) < 0)
+		goto out;
+	if (extra) {
+		n = jsonraw_members(extra, strlen(extra), NULL, 0);
+		if (n < 0)
+			goto out;
+		m = xcalloc((size_t)n + 1, sizeof(*m));
+		jsonraw_members(extra, strlen(extra), m, n);
+	}
+	edits = xcalloc((size_t)n + 1, sizeof(*edits));
+	for (i = 0; i < n; i++) {
+		/* Keys of ours are plain ASCII: the quoted key minus its quotes. */
+		edits[i].key = xstrndup(extra + m[i].key.off + 1, m[i].key.len - 2);
+		edits[i].value = extra + m[i].value.off;
+		edits[i].value_len = m[i].value.len;
+	}
+	*at_out = push->at > now ? push->at : 0;
+	if (*at_out > 0) {
+		/* A scheduled job carries no enqueued_at: the poller sets it. */
+		edits[n].key = xstrdup("enqueued_at");
+		edits[n].value = NULL;
+		n++;
+	}
+	rc = jsonraw_rewrite(base.buf, base.len, edits, (size_t)n, out);
+	for (i = 0; i < n; i++)
+		free((char *)edits[i].key);
+out:
+	free(edits);
+	free(m);
+	sbuf_release(&base);
+	return rc;
+}
+
+int winch_job_push_bulk(struct winch_job *job, const struct winch_push *pushes, size_t n,
+			char *jids_out)
+{
+	struct sbuf *bufs = xcalloc(n + 1, sizeof(*bufs));
+	double *ats = xcalloc(n + 1, sizeof(*ats));
+	char jid[25];
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		sbuf_init(&bufs[i]);
+		rc = build_push(&pushes[i], job->gen, &bufs[i], jid, &ats[i]);
+		if (rc == 0 && jids_out)
+			memcpy(jids_out + 25 * i, jid, 25);
+	}
+	for (i = 0; i < n; i++) {
+		if (rc == 0) {
+			const char *q = pushes[i].queue && *pushes[i].queue ? pushes[i].queue
+									  : "default";
+			size_t len;
+			char *data = sbuf_detach(&bufs[i], &len);
+
+			job->push(job->push_ctx, xstrdup(q), data, len, ats[i]);
+		}
+		sbuf_release(&bufs[i]);
+	}
+	free(bufs);
+	free(ats);
+	return rc;
+}
+
+int winch_job_push(struct winch_job *job, const struct winch_push *push, char *jid_out)
+{
+	return winch_job_push_bulk(job, push, 1, jid_out);
+}
+
 int winch_job_enqueue(struct winch_job *job, const char *class_name, const char *queue,
 		      const char *args_json, char *jid_out)
 {
-	struct sbuf sb;
-	char *data;
-	size_t len;
+	struct winch_push p = {class_name, queue, args_json, 0, NULL};
 
-	if (class_name == NULL || *class_name == '\0' || queue == NULL || *queue == '\0' ||
-	    args_json == NULL)
+	if (queue == NULL || *queue == '\0' || args_json == NULL)
 		return -1;
-	sbuf_init(&sb);
-	if (payload_build(&sb, class_name, queue, args_json, strlen(args_json), time_real(),
-			  job->gen, jid_out) < 0) {
-		sbuf_release(&sb);
-		return -1;
-	}
-	data = sbuf_detach(&sb, &len);
-	job->push(job->push_ctx, xstrdup(queue), data, len);
-	return 0;
+	return winch_job_push(job, &p, jid_out);
+}
+
+static void job_vlog(const struct winch_job *job, enum winch_log_level level, const char *fmt,
+		     va_list ap)
+{
+	struct log_ctx ctx = {job->tid, job->dispatch_class, job->p.jid, NULL};
+	enum log_level l = level <= WINCH_LOG_DEBUG ? (enum log_level)level : LOG_DEBUG;
+
+	if (l > log_current_level)
+		return;
+	log_vwrite(l, &ctx, fmt, ap);
 }
 
 void winch_job_log(const struct winch_job *job, const char *fmt, ...)
 {
-	struct log_ctx ctx = {job->tid, job->dispatch_class, job->p.jid, NULL};
 	va_list ap;
 
-	if (LOG_INFO > log_current_level)
-		return;
 	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, &ctx, fmt, ap);
+	job_vlog(job, WINCH_LOG_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void winch_job_log_at(const struct winch_job *job, enum winch_log_level level, const char *fmt,
+		      ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	job_vlog(job, level, fmt, ap);
 	va_end(ap);
 }

@@ -13,10 +13,14 @@
 
 #include "activejob.h"
 #include "payload.h"
+#include "retry.h"
 #include "util.h"
 
-/* Sends a push on the loop thread; called from the handler thread. payload is transferred. */
-typedef void (*job_push_fn)(void *ctx, char *queue, char *payload, size_t len);
+/*
+ * Sends a push on the loop thread; called from the handler thread. queue and payload are
+ * transferred. at is 0 for now, else the schedule set's score.
+ */
+typedef void (*job_push_fn)(void *ctx, char *queue, char *payload, size_t len, double at);
 
 struct winch_job {
 	struct payload p;          /* the parsed payload; p.raw is the truth */
@@ -27,6 +31,10 @@ struct winch_job {
 	char *args_raw;            /* owned text of the arguments given to the handler, or NULL to use p.raw */
 	size_t args_raw_len;
 	winch_handler_fn fn;
+	const struct winch_handler_def *def; /* borrowed from the registry, or NULL */
+	struct retry_config retry_cfg;
+	struct retry_outcome outcome;  /* a failure's outcome, decided on the handler thread */
+	int outcome_ready;
 	int slot;                  /* handler thread index, -1 before dispatch */
 	uint64_t generation;       /* slot generation at dispatch: a stale completion is ignored */
 	char tid[16];
@@ -46,7 +54,14 @@ struct winch_job {
 
 struct winch_job *job_new(void);
 void job_free(struct winch_job *j);
-/* Run the handler (handler thread): fills result, error and elapsed. */
+/*
+ * Run the handler (handler thread): fills result, error and elapsed. A failure then runs the
+ * error hooks, decides its outcome (the retry rules, with the class's retry_in and exhausted
+ * callbacks) and runs the death hooks when the job dies or is dropped: all module code runs
+ * on handler threads, never on the loop.
+ */
 void job_execute(struct winch_job *j);
+/* The same failure processing for a job that did not run (loop thread: no module code). */
+int job_decide_failure(struct winch_job *j, int run_hooks) WINCH_MUSTCHECK;
 
 #endif

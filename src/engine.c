@@ -125,9 +125,10 @@ struct push_msg {
 	char *queue;
 	char *data;
 	size_t len;
+	double at;
 };
 
-static void job_push(void *ctx, char *queue, char *data, size_t len)
+static void job_push(void *ctx, char *queue, char *data, size_t len, double at)
 {
 	struct engine *e = ctx;
 	struct push_msg *m = xmalloc(sizeof(*m));
@@ -136,6 +137,7 @@ static void job_push(void *ctx, char *queue, char *data, size_t len)
 	m->queue = queue;
 	m->data = data;
 	m->len = len;
+	m->at = at;
 	pool_post(e->pool, job_push_post, m);
 }
 
@@ -143,8 +145,41 @@ static void job_push_post(void *arg)
 {
 	struct push_msg *m = arg;
 
-	outcome_push(m->e, m->queue, m->data, m->len);
+	if (m->at > 0) {
+		outcome_schedule_raw(m->e, m->data, m->len, m->at);
+		free(m->queue);
+		free(m->data);
+	} else {
+		outcome_push(m->e, m->queue, m->data, m->len);
+	}
 	free(m);
+}
+
+/* A class no module handles: Sidekiq's NameError, on the handler thread like any failure. */
+static enum winch_result unknown_class_perform(struct winch_job *job)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "uninitialized constant %s", job->dispatch_class);
+	winch_job_set_error(job, "NameError", msg);
+	return WINCH_FAIL;
+}
+
+/* A class's options fill what the payload does not say, as Sidekiq's class options do. */
+static void apply_class_options(struct winch_job *job)
+{
+	const struct winch_class_options *o = job->def ? job->def->options : NULL;
+
+	if (o == NULL)
+		return;
+	if (!job->p.retry_given && o->retry == WINCH_RETRY_NONE) {
+		job->p.retry = PAYLOAD_RETRY_NONE;
+	} else if (!job->p.retry_given && o->retry == WINCH_RETRY_COUNT) {
+		job->p.retry = PAYLOAD_RETRY_COUNT;
+		job->p.retry_max = o->retry_count < 0 ? 0 : o->retry_count;
+	}
+	if (!job->p.backtrace_given && o->backtrace != 0)
+		job->p.backtrace = o->backtrace < 0 ? 0 : o->backtrace;
 }
 
 /* Resolve the class to dispatch by; ActiveJob jobs by their wrapped class. */
@@ -192,7 +227,8 @@ static void job_reject(struct engine *e, struct winch_job *job, const char *why)
 	job->p.retry = PAYLOAD_RETRY_COUNT;
 	job->p.retry_max = 0;
 	job->p.dead = 1;
-	outcome_fail_unrun(e, job, "Winch::InvalidJob", why, 1);
+	winch_job_set_error(job, "Winch::InvalidJob", why);
+	outcome_fail_unrun(e, job, 1);
 }
 
 void engine_accept(struct engine *e, const char *queue, const char *raw, size_t len)
@@ -228,7 +264,11 @@ void engine_accept(struct engine *e, const char *queue, const char *raw, size_t 
 				 "does not implement (batches, unique jobs, ...): they run without "
 				 "them",
 				 job->dispatch_class);
-	job->fn = registry_lookup(job->dispatch_class);
+	job->def = registry_find(job->dispatch_class);
+	job->fn = job->def ? job->def->fn : NULL;
+	job->retry_cfg.gen = e->opt->gen;
+	job->retry_cfg.max_retries = e->opt->max_retries;
+	apply_class_options(job);
 	if (job->fn == NULL && e->opt->unknown_class == UNKNOWN_CLASS_REQUEUE) {
 		engine_warn_once(e, "unknown", job->dispatch_class,
 				 "no handler for job class '%s': its jobs go back to the schedule "
@@ -243,9 +283,7 @@ void engine_accept(struct engine *e, const char *queue, const char *raw, size_t 
 				 "no handler for job class '%s': its jobs fail with NameError and "
 				 "follow their retry rules",
 				 job->dispatch_class);
-		snprintf(err, sizeof(err), "uninitialized constant %s", job->dispatch_class);
-		outcome_fail_unrun(e, job, "NameError", err, 0);
-		return;
+		job->fn = unknown_class_perform;
 	}
 	idx = pool_idle(e->pool);
 	if (idx < 0) {

@@ -123,8 +123,7 @@ void outcome_dead_raw(struct engine *e, const char *raw, size_t len);
  * A job that failed before reaching a handler (unknown class, bad field): the retry path.
  * logged: the caller has already logged the job's end (one event, one line).
  */
-void outcome_fail_unrun(struct engine *e, struct winch_job *job, const char *error_class,
-			const char *message, int logged);
+void outcome_fail_unrun(struct engine *e, struct winch_job *job, int logged);
 /* ZADD schedule <at> raw: a job for a process that knows its class. */
 void outcome_schedule_raw(struct engine *e, const char *raw, size_t len, double at);
 /* LPUSH a new job made on a handler thread (SADD queues first). Takes queue and data. */

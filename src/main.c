@@ -10,9 +10,27 @@
 #include "builtin.h"
 #include "engine.h"
 #include "log.h"
+#include "module.h"
 #include "options.h"
 #include "registry.h"
 #include "banned.h"
+
+/* The built-in handlers, then -M modules in order, then --handlers DIR. */
+static int load_handlers(const struct options *opt)
+{
+	int i;
+
+	if (registry_add(builtin_handlers, "built-in") < 0)
+		return -1;
+	for (i = 0; i < opt->n_modules; i++)
+		if (module_load(opt->modules[i]) < 0)
+			return -1;
+	if (opt->handlers_dir && module_load_dir(opt->handlers_dir) < 0)
+		return -1;
+	if (opt->n_modules || opt->handlers_dir)
+		log_info("handler modules: %s", module_summary());
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -43,7 +61,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (registry_add(builtin_handlers) < 0) {
+	if (load_handlers(&opt) < 0) {
 		options_release(&opt);
 		return 2;
 	}

@@ -23,6 +23,7 @@ enum long_only_opts {
 	OPT_DEAD_TIMEOUT,
 	OPT_LABEL,
 	OPT_BEAT_INTERVAL,
+	OPT_HANDLERS,
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +49,8 @@ static const struct option long_opts[] = {
 	{"dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT},
 	{"label", required_argument, NULL, OPT_LABEL},
 	{"beat-interval", required_argument, NULL, OPT_BEAT_INTERVAL},
+	{"module", required_argument, NULL, 'M'},
+	{"handlers", required_argument, NULL, OPT_HANDLERS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -68,6 +71,8 @@ static const char usage_text[] =
 	"  -h, --help               print this help and exit\n"
 	"\n"
 	"winch's flags:\n"
+	"  -M, --module PATH        load a handler module (a .so); repeatable\n"
+	"  --handlers DIR           load every *.so in DIR\n"
 	"  --sidekiq 6|7|8          Sidekiq generation of the fleet (default 7): payload time unit,\n"
 	"                           reported version, retry jitter\n"
 	"  --poll-interval SECONDS  average scheduled poll interval (default 5)\n"
@@ -126,6 +131,10 @@ void options_release(struct options *cfg)
 	for (i = 0; i < cfg->n_labels; i++)
 		free(cfg->labels[i]);
 	free(cfg->labels);
+	for (i = 0; i < cfg->n_modules; i++)
+		free(cfg->modules[i]);
+	free(cfg->modules);
+	free(cfg->handlers_dir);
 	free(cfg->logfile);
 	redis_url_release(&cfg->redis);
 	free(cfg->redis_url_text);
@@ -261,6 +270,14 @@ static enum options_action apply(struct options *cfg, int c, const char *val, co
 			return bad(err, flag, "'%s' is not a number of seconds", val);
 		cfg->dead_timeout = n;
 		break;
+	case 'M':
+		cfg->modules =
+			xrealloc(cfg->modules, sizeof(*cfg->modules) * (size_t)(cfg->n_modules + 1));
+		cfg->modules[cfg->n_modules++] = xstrdup(val);
+		break;
+	case OPT_HANDLERS:
+		replace_str(&cfg->handlers_dir, val);
+		break;
 	case OPT_LABEL:
 		cfg->labels = xrealloc(cfg->labels, sizeof(*cfg->labels) * (size_t)(cfg->n_labels + 1));
 		cfg->labels[cfg->n_labels++] = xstrdup(val);
@@ -282,8 +299,8 @@ static void flag_name(int c, int longindex, char *buf, size_t len)
 
 static enum options_action read_env(struct options *cfg, FILE *err)
 {
-	const char *v, *provider, *url;
-	char reason[256];
+	const char *v;
+	char reason[512];
 	long n;
 
 	v = getenv("RAILS_MAX_THREADS");
@@ -298,28 +315,12 @@ static enum options_action read_env(struct options *cfg, FILE *err)
 	if (v && *v)
 		replace_str(&cfg->environment, v);
 
-	/* As Sidekiq: REDIS_PROVIDER names the variable that holds the URL. */
-	provider = getenv("REDIS_PROVIDER");
-	url = NULL;
-	if (provider && *provider) {
-		if (strstr(provider, "://"))
-			return bad(err, "REDIS_PROVIDER",
-				   "'%s' must name a variable (like REDIS_URL), not hold a URL",
-				   provider);
-		url = getenv(provider);
-		if (url == NULL || *url == '\0')
-			return bad(err, "REDIS_PROVIDER", "names '%s', which is not set", provider);
-	} else {
-		url = getenv("REDIS_URL");
-	}
-	if (url == NULL || *url == '\0')
-		url = REDIS_URL_DEFAULT;
-	if (redis_url_parse(&cfg->redis, url, reason, sizeof(reason)) < 0) {
-		fprintf(err, "winch: %s: '%s': %s\n",
-			provider && *provider ? provider : "REDIS_URL", url, reason);
+	free(cfg->redis_url_text);
+	cfg->redis_url_text = NULL;
+	if (redis_url_from_env(&cfg->redis, &cfg->redis_url_text, reason, sizeof(reason)) < 0) {
+		fprintf(err, "winch: %s\n", reason);
 		return OPTIONS_EXIT_BAD;
 	}
-	replace_str(&cfg->redis_url_text, url);
 	return OPTIONS_RUN;
 }
 
@@ -336,7 +337,7 @@ enum options_action options_parse(struct options *cfg, int argc, char **argv, FI
 	opterr = 0;
 	for (;;) {
 		longindex = -1;
-		c = getopt_long(argc, argv, ":c:q:t:g:e:C:vVh", long_opts, &longindex);
+		c = getopt_long(argc, argv, ":c:q:t:g:e:C:M:vVh", long_opts, &longindex);
 		if (c == -1)
 			break;
 		if (c == '?') {

@@ -51,6 +51,9 @@ struct options {
 	long dead_max_jobs;
 	long dead_timeout;
 	double beat_interval;   /* seconds between heartbeats */
+	char **modules;         /* owned: -M paths, in order */
+	int n_modules;
+	char *handlers_dir;     /* owned or NULL: --handlers */
 };
 
 void options_init(struct options *cfg);

@@ -132,59 +132,48 @@ void outcome_push(struct engine *e, char *queue, char *data, size_t len)
 	free(data);
 }
 
-/* The retry rules (compat/retry.c) decide; this writes what they decided. */
-static void write_failure(struct engine *e, struct winch_job *job, const char *error_class,
-			  const char *message, int logged)
+/*
+ * Write what the retry rules decided: on the handler thread for jobs that ran (with the
+ * class's callbacks, job_execute), here for those that did not.
+ */
+static void write_failure(struct engine *e, struct winch_job *job, int logged)
 {
-	struct retry_failure f;
-	struct retry_config cfg;
-	struct retry_outcome out;
+	struct retry_outcome *out = &job->outcome;
 	const char *jid = job->p.jid ? job->p.jid : "?";
-	double now = time_real();
+	const char *cls = job->dispatch_class ? job->dispatch_class : "?";
 
-	memset(&f, 0, sizeof(f));
-	f.error_class = error_class;
-	f.message = message;
-	f.backtrace = (const char *const *)job->backtrace;
-	f.backtrace_n = job->backtrace_n;
-	f.fetched_queue = job->queue;
-	f.delay_override = -1;
-	cfg.gen = e->opt->gen;
-	cfg.max_retries = e->opt->max_retries;
-	retry_outcome_init(&out);
-	if (retry_apply(&job->p, &f, &cfg, now, rand_below, &out) < 0) {
+	if (!job->outcome_ready && job_decide_failure(job, 0) < 0) {
 		log_error("job '%s': cannot build its retry payload; moved to the dead set verbatim",
 			  jid);
 		outcome_dead_raw(e, job->p.raw, job->p.raw_len);
-		retry_outcome_release(&out);
 		return;
 	}
-	switch (out.action) {
+	switch (out->action) {
 	case RETRY_ACTION_RETRY:
-		log_debug("job '%s': retry %d scheduled in %.0f s", jid, out.count, out.score - now);
-		send_zadd(e, "retry", out.score, out.json.buf, out.json.len, 0);
+		log_debug("job '%s': retry %d scheduled in %.0f s", jid, out->count,
+			  out->score - time_real());
+		send_zadd(e, "retry", out->score, out->json.buf, out->json.len, 0);
 		break;
 	case RETRY_ACTION_DEAD:
 		if (!logged)
-			log_warn("job '%s' (%s): no retries left after %d; moved to the dead set", jid,
-			 job->dispatch_class ? job->dispatch_class : "?", out.count);
-		send_zadd(e, "dead", now, out.json.buf, out.json.len, 1);
+			log_warn("job '%s' (%s): no retries left after %d; moved to the dead set",
+				 jid, cls, out->count);
+		send_zadd(e, "dead", out->score, out->json.buf, out->json.len, 1);
 		break;
 	case RETRY_ACTION_DISCARD:
-		log_warn("job '%s' (%s) failed and is discarded, as its options say (%s)", jid,
-			 job->dispatch_class ? job->dispatch_class : "?",
-			 job->p.retry == PAYLOAD_RETRY_NONE ? "retry: false" : "dead: false");
+		log_warn("job '%s' (%s) failed and is discarded, as its options say (%s)", jid, cls,
+			 job->p.retry == PAYLOAD_RETRY_NONE ? "retry: false"
+			 : job->p.dead == 0		    ? "dead: false"
+							    : "its class callback");
 		break;
 	}
-	retry_outcome_release(&out);
 }
 
-void outcome_fail_unrun(struct engine *e, struct winch_job *job, const char *error_class,
-			const char *message, int logged)
+void outcome_fail_unrun(struct engine *e, struct winch_job *job, int logged)
 {
 	e->processed++;
 	e->failed++;
-	write_failure(e, job, error_class, message, logged);
+	write_failure(e, job, logged);
 	job_free(job);
 }
 
@@ -197,7 +186,7 @@ void outcome_apply(struct engine *e, struct winch_job *job)
 	case WINCH_FAIL:
 		e->processed++;
 		e->failed++;
-		write_failure(e, job, job->error_class, job->error_message, 0);
+		write_failure(e, job, 0);
 		break;
 	case WINCH_REQUEUE:
 		outcome_requeue_raw(e, job->queue, job->p.raw, job->p.raw_len);

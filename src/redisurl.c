@@ -207,3 +207,40 @@ char *redis_url_describe(const struct redis_url *u)
 		return xasprintf("unix:%s?db=%d", u->path, u->db);
 	return xasprintf("%s:%d/%d", u->host, u->port, u->db);
 }
+
+int redis_url_from_env(struct redis_url *u, char **text, char *err, size_t errlen)
+{
+	const char *provider, *url, *var;
+	char reason[256];
+
+	/* As Sidekiq: REDIS_PROVIDER names the variable that holds the URL. */
+	provider = getenv("REDIS_PROVIDER");
+	var = "REDIS_URL";
+	if (provider && *provider) {
+		if (strstr(provider, "://")) {
+			snprintf(err, errlen,
+				 "REDIS_PROVIDER: '%s' must name a variable (like REDIS_URL), "
+				 "not hold a URL",
+				 provider);
+			return -1;
+		}
+		url = getenv(provider);
+		if (url == NULL || *url == '\0') {
+			snprintf(err, errlen, "REDIS_PROVIDER: names '%s', which is not set",
+				 provider);
+			return -1;
+		}
+		var = provider;
+	} else {
+		url = getenv("REDIS_URL");
+	}
+	if (url == NULL || *url == '\0')
+		url = REDIS_URL_DEFAULT;
+	if (redis_url_parse(u, url, reason, sizeof(reason)) < 0) {
+		snprintf(err, errlen, "%s: '%s': %s", var, url, reason);
+		return -1;
+	}
+	if (text)
+		*text = xstrdup(url);
+	return 0;
+}

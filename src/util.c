@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "util.h"
 #include "banned.h"
 
@@ -335,7 +337,11 @@ void rand_hex(char *out, size_t nbytes)
 
 	if (nbytes > sizeof(b))
 		nbytes = sizeof(b);
-	if (getrandom(b, nbytes, 0) != (ssize_t)nbytes) {
+	/*
+	 * OpenSSL's CSPRNG first (jids and nonces, as Ruby's SecureRandom), the kernel if it
+	 * fails, and the per-thread generator only if both do.
+	 */
+	if (RAND_bytes(b, (int)nbytes) != 1 && getrandom(b, nbytes, 0) != (ssize_t)nbytes) {
 		for (i = 0; i < nbytes; i++)
 			b[i] = (unsigned char)rng_next();
 	}
