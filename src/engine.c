@@ -63,6 +63,7 @@ void engine_warn_once(struct engine *e, const char *kind, const char *klass, con
 /* --- running a job --- */
 
 static void job_thread_done(void *arg);
+static enum winch_result unknown_class_perform(struct winch_job *job);
 
 /* Handler thread. */
 static void job_thread_run(void *arg)
@@ -88,7 +89,9 @@ static void log_job_end(const struct winch_job *job)
 		break;
 	case WINCH_FAIL:
 		log_at(LOG_INFO, &ctx, "fail");
-		log_at(LOG_WARN, &ctx, "%s: %s", job->error_class, job->error_message);
+		/* A missing handler was warned about once for its class (engine_accept). */
+		if (job->fn != unknown_class_perform)
+			log_at(LOG_WARN, &ctx, "%s: %s", job->error_class, job->error_message);
 		break;
 	case WINCH_REQUEUE:
 		log_at(LOG_INFO, &ctx, "requeued: the handler stopped early");
