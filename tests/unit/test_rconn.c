@@ -1,0 +1,1075 @@
+/*
+ * test_rconn: the Redis transport against a fake Redis listening on 127.0.0.1 in the same
+ * ev_loop; every test runs under a timeout timer and ends with no watcher active.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <ev.h>
+#include <hiredis/hiredis.h>
+
+#include "rconn.h"
+#include "redisurl.h"
+#include "util.h"
+
+#define TIMEOUT 5.0 /* seconds a test's loop may run */
+#define MAX_LOG 256
+#define MAX_RESULTS 16
+
+struct fixture;
+
+/* One accepted connection of the fake server. */
+struct fconn {
+	struct fixture *f;
+	int fd;
+	int num;            /* 1 for the first connection accepted, 2 for the next, ... */
+	ev_io rio, wio;
+	redisReader *reader;
+	struct sbuf out;    /* replies not yet written */
+	size_t out_pos;
+	int in_multi;
+	struct sbuf queued; /* replies of the commands queued in MULTI */
+	int nqueued;
+	int stuck;          /* a HANG came: nothing more is answered, as a blocked server */
+	int echoes;         /* ECHO requests seen */
+};
+
+enum fake_action {
+	FAKE_REPLY,  /* send what was put in the reply buffer */
+	FAKE_SILENT, /* send nothing */
+	FAKE_CLOSE,  /* close the connection without answering */
+};
+
+/* A test's server behaviour: decides for one request, or returns -1 for the default. */
+typedef int (*fake_policy)(struct fconn *c, int argc, char **argv, struct sbuf *reply);
+
+/* What a reply callback saw, copied while the reply was valid. */
+struct result {
+	struct fixture *f;
+	int calls;
+	int order;     /* 1 for the first callback of the test, 2 for the next, ... */
+	char text[256];
+	char *data;    /* a string reply's bytes (owned), or NULL */
+	size_t len;
+};
+
+struct fixture {
+	struct ev_loop *loop;
+	ev_timer timeout;
+	ev_prepare until;
+	ev_timer sleeper;
+	int (*pred)(struct fixture *f);
+	int timed_out;
+	/* the fake server */
+	int lfd;
+	int port;
+	ev_io accept_io;
+	struct fconn *conn;  /* the current connection */
+	int accepts;
+	char *log[MAX_LOG];  /* "N:ARG ARG ...", N the connection number */
+	int nlog;
+	long long counter;   /* for INCR */
+	struct sbuf kv[8][2]; /* for SET and GET: keys and values */
+	int nkv;
+	int batch;           /* hold ECHO replies until this many ECHOs came (0: never hold) */
+	fake_policy policy;
+	/* the client */
+	struct redis_url url;
+	struct rconn *rc;
+	int ups, downs;
+	char why[200];
+	struct result res[MAX_RESULTS];
+	int ncallbacks;
+};
+
+/* ---- the fake server ---------------------------------------------------------------- */
+
+static void fconn_close(struct fconn *c)
+{
+	struct fixture *f = c->f;
+
+	ev_io_stop(f->loop, &c->rio);
+	ev_io_stop(f->loop, &c->wio);
+	close(c->fd);
+	redisReaderFree(c->reader);
+	sbuf_release(&c->out);
+	sbuf_release(&c->queued);
+	if (f->conn == c)
+		f->conn = NULL;
+	free(c);
+}
+
+static void fconn_write(struct fconn *c)
+{
+	while (c->out_pos < c->out.len) {
+		ssize_t n = write(c->fd, c->out.buf + c->out_pos, c->out.len - c->out_pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			ev_io_start(c->f->loop, &c->wio);
+			return;
+		}
+		if (n < 0)
+			return; /* the client went away; its read side will see it */
+		c->out_pos += (size_t)n;
+	}
+	sbuf_reset(&c->out);
+	c->out_pos = 0;
+	ev_io_stop(c->f->loop, &c->wio);
+}
+
+static void on_fconn_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	fconn_write(w->data);
+}
+
+static int fake_find(struct fixture *f, const char *key, size_t len)
+{
+	int i;
+
+	for (i = 0; i < f->nkv; i++)
+		if (f->kv[i][0].len == len && memcmp(f->kv[i][0].buf, key, len) == 0)
+			return i;
+	return -1;
+}
+
+static void fake_set(struct fixture *f, char **argv, const size_t *lens, struct sbuf *r)
+{
+	int i = fake_find(f, argv[1], lens[1]);
+
+	if (i < 0) {
+		assert_true(f->nkv < 8);
+		i = f->nkv++;
+		sbuf_init(&f->kv[i][0]);
+		sbuf_init(&f->kv[i][1]);
+		sbuf_add(&f->kv[i][0], argv[1], lens[1]);
+	}
+	sbuf_reset(&f->kv[i][1]);
+	sbuf_add(&f->kv[i][1], argv[2], lens[2]);
+	sbuf_adds(r, "+OK\r\n");
+}
+
+static void fake_get(struct fixture *f, char **argv, const size_t *lens, struct sbuf *r)
+{
+	int i = fake_find(f, argv[1], lens[1]);
+
+	if (i < 0) {
+		sbuf_adds(r, "$-1\r\n");
+		return;
+	}
+	sbuf_addf(r, "$%zu\r\n", f->kv[i][1].len);
+	sbuf_add(r, f->kv[i][1].buf, f->kv[i][1].len);
+	sbuf_adds(r, "\r\n");
+}
+
+/* What a small Redis would answer. */
+static enum fake_action default_reply(struct fconn *c, int argc, char **argv,
+				      const size_t *lens, struct sbuf *r)
+{
+	const char *cmd = argv[0];
+
+	if (c->stuck || strcmp(cmd, "HANG") == 0) {
+		c->stuck = 1;
+		return FAKE_SILENT;
+	}
+	if (strcmp(cmd, "CLOSE") == 0)
+		return FAKE_CLOSE;
+	if (strcmp(cmd, "MULTI") == 0) {
+		c->in_multi = 1;
+		sbuf_adds(r, "+OK\r\n");
+		return FAKE_REPLY;
+	}
+	if (strcmp(cmd, "EXEC") == 0) {
+		sbuf_addf(r, "*%d\r\n", c->nqueued);
+		sbuf_add(r, c->queued.buf, c->queued.len);
+		sbuf_reset(&c->queued);
+		c->nqueued = 0;
+		c->in_multi = 0;
+		return FAKE_REPLY;
+	}
+	if (c->in_multi) {
+		struct sbuf *saved = r;
+
+		r = &c->queued;
+		c->nqueued++;
+		sbuf_adds(saved, "+QUEUED\r\n");
+	}
+	if (strcmp(cmd, "CLIENT") == 0 && argc == 2 && strcmp(argv[1], "ID") == 0)
+		sbuf_addf(r, ":%d\r\n", 100 + c->num);
+	else if (strcmp(cmd, "AUTH") == 0 && strcmp(argv[argc - 1], "wrong") == 0)
+		sbuf_adds(r, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+	else if (strcmp(cmd, "SET") == 0 && argc == 3)
+		fake_set(c->f, argv, lens, r);
+	else if (strcmp(cmd, "GET") == 0 && argc == 2)
+		fake_get(c->f, argv, lens, r);
+	else if (strcmp(cmd, "AUTH") == 0 || strcmp(cmd, "SELECT") == 0)
+		sbuf_adds(r, "+OK\r\n");
+	else if (strcmp(cmd, "PING") == 0)
+		sbuf_adds(r, "+PONG\r\n");
+	else if (strcmp(cmd, "ECHO") == 0 && argc == 2) {
+		sbuf_addf(r, "$%zu\r\n", lens[1]);
+		sbuf_add(r, argv[1], lens[1]);
+		sbuf_adds(r, "\r\n");
+	}
+	else if (strcmp(cmd, "INCR") == 0)
+		sbuf_addf(r, ":%lld\r\n", ++c->f->counter);
+	else
+		sbuf_addf(r, "-ERR unknown command '%s'\r\n", cmd);
+	return FAKE_REPLY;
+}
+
+static void log_request(struct fconn *c, int argc, char **argv, const size_t *lens)
+{
+	struct fixture *f = c->f;
+	struct sbuf sb;
+	int i;
+
+	assert_true(f->nlog < MAX_LOG);
+	sbuf_init(&sb);
+	sbuf_addf(&sb, "%d:", c->num);
+	for (i = 0; i < argc; i++) {
+		if (i)
+			sbuf_addc(&sb, ' ');
+		/* Long arguments are logged by length only. */
+		if (lens[i] > 64 || strlen(argv[i]) != lens[i])
+			sbuf_addf(&sb, "<%zu bytes>", lens[i]);
+		else
+			sbuf_adds(&sb, argv[i]);
+	}
+	f->log[f->nlog++] = sbuf_detach(&sb, NULL);
+}
+
+/* Handle one request; returns 0, or -1 when the connection was closed. */
+static int handle_request(struct fconn *c, redisReply *req)
+{
+	struct fixture *f = c->f;
+	char *argv[64];
+	size_t lens[64];
+	int argc = 0, action = -1;
+	size_t i;
+	struct sbuf reply;
+
+	assert_int_equal(req->type, REDIS_REPLY_ARRAY);
+	for (i = 0; i < req->elements && argc < 64; i++) {
+		argv[argc] = req->element[i]->str;
+		lens[argc] = req->element[i]->len;
+		argc++;
+	}
+	log_request(c, argc, argv, lens);
+	if (strcmp(argv[0], "ECHO") == 0)
+		c->echoes++;
+	sbuf_init(&reply);
+	if (f->policy)
+		action = f->policy(c, argc, argv, &reply);
+	if (action < 0)
+		action = default_reply(c, argc, argv, lens, &reply);
+	if (action == FAKE_CLOSE) {
+		sbuf_release(&reply);
+		fconn_close(c);
+		return -1;
+	}
+	if (action == FAKE_REPLY)
+		sbuf_add(&c->out, reply.buf, reply.len);
+	sbuf_release(&reply);
+	return 0;
+}
+
+static void on_fconn_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct fconn *c = w->data;
+	struct fixture *f = c->f;
+	char buf[65536];
+	void *req;
+	ssize_t n;
+
+	(void)loop;
+	(void)revents;
+	for (;;) {
+		n = read(c->fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			fconn_close(c); /* the client closed */
+			return;
+		}
+		assert_int_equal(redisReaderFeed(c->reader, buf, (size_t)n), REDIS_OK);
+	}
+	for (;;) {
+		req = NULL;
+		assert_int_equal(redisReaderGetReply(c->reader, &req), REDIS_OK);
+		if (req == NULL)
+			break;
+		if (handle_request(c, req) < 0) {
+			freeReplyObject(req);
+			return;
+		}
+		freeReplyObject(req);
+	}
+	/* In batch mode the ECHO replies wait until the whole batch has come in. */
+	if (f->batch == 0 || c->echoes == 0 || c->echoes >= f->batch)
+		fconn_write(c);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct fixture *f = w->data;
+	struct fconn *c;
+	int fd;
+
+	(void)revents;
+	fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (f->conn) /* rconn replaced its connection: the old one is gone for it */
+		fconn_close(f->conn);
+	c = xcalloc(1, sizeof(*c));
+	c->f = f;
+	c->fd = fd;
+	c->num = ++f->accepts;
+	c->reader = redisReaderCreate();
+	sbuf_init(&c->out);
+	sbuf_init(&c->queued);
+	ev_io_init(&c->rio, on_fconn_readable, fd, EV_READ);
+	ev_io_init(&c->wio, on_fconn_writable, fd, EV_WRITE);
+	c->rio.data = c;
+	c->wio.data = c;
+	ev_io_start(loop, &c->rio);
+	f->conn = c;
+}
+
+static void fake_start(struct fixture *f)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+
+	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	assert_true(f->lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = 0;
+	assert_int_equal(bind(f->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f->lfd, 16), 0);
+	assert_int_equal(getsockname(f->lfd, (struct sockaddr *)&sa, &len), 0);
+	f->port = ntohs(sa.sin_port);
+	ev_io_init(&f->accept_io, on_accept, f->lfd, EV_READ);
+	f->accept_io.data = f;
+	ev_io_start(f->loop, &f->accept_io);
+}
+
+static void fake_stop(struct fixture *f)
+{
+	if (f->conn)
+		fconn_close(f->conn);
+	if (f->lfd >= 0) {
+		ev_io_stop(f->loop, &f->accept_io);
+		close(f->lfd);
+		f->lfd = -1;
+	}
+}
+
+/* ---- the client side ---------------------------------------------------------------- */
+
+static void on_event(struct rconn *rc, enum rconn_event ev, const char *why, void *priv)
+{
+	struct fixture *f = priv;
+
+	(void)rc;
+	if (ev == RCONN_UP) {
+		f->ups++;
+	} else {
+		f->downs++;
+		snprintf(f->why, sizeof(f->why), "%s", why ? why : "");
+	}
+}
+
+static void describe(struct sbuf *sb, const redisReply *r)
+{
+	size_t i;
+
+	switch (r->type) {
+	case REDIS_REPLY_STATUS:
+		sbuf_addf(sb, "+%s", r->str);
+		break;
+	case REDIS_REPLY_ERROR:
+		sbuf_addf(sb, "-%s", r->str);
+		break;
+	case REDIS_REPLY_INTEGER:
+		sbuf_addf(sb, ":%lld", r->integer);
+		break;
+	case REDIS_REPLY_STRING:
+		if (r->len > 64)
+			sbuf_addf(sb, "$<%zu bytes>", r->len);
+		else
+			sbuf_addf(sb, "$%s", r->str);
+		break;
+	case REDIS_REPLY_NIL:
+		sbuf_adds(sb, "(nil)");
+		break;
+	case REDIS_REPLY_ARRAY:
+		sbuf_addc(sb, '[');
+		for (i = 0; i < r->elements; i++) {
+			if (i)
+				sbuf_adds(sb, ", ");
+			describe(sb, r->element[i]);
+		}
+		sbuf_addc(sb, ']');
+		break;
+	default:
+		sbuf_adds(sb, "?");
+	}
+}
+
+/* A reply callback: priv is the struct result to fill. The reply is borrowed: copy it. */
+static void on_reply(struct rconn *rc, struct redisReply *reply, void *priv)
+{
+	struct result *res = priv;
+	struct sbuf sb;
+
+	(void)rc;
+	res->calls++;
+	res->order = ++res->f->ncallbacks;
+	sbuf_init(&sb);
+	if (reply == NULL)
+		sbuf_adds(&sb, "NULL");
+	else
+		describe(&sb, reply);
+	snprintf(res->text, sizeof(res->text), "%s", sbuf_str(&sb));
+	sbuf_release(&sb);
+	if (reply && reply->type == REDIS_REPLY_STRING && res->data == NULL) {
+		res->data = xmalloc(reply->len + 1);
+		memcpy(res->data, reply->str, reply->len + 1);
+		res->len = reply->len;
+	}
+}
+
+/* Queue c, its reply going to f->res[i]. */
+static void send_rcmd(struct fixture *f, int i, struct rcmd *c, unsigned flags, double extra)
+{
+	f->res[i].f = f;
+	rconn_send(f->rc, c, flags, extra, on_reply, &f->res[i]);
+}
+
+/* Send a command (string arguments, NULL-ended) whose reply goes to f->res[i]. */
+static void send_cmd(struct fixture *f, int i, unsigned flags, double extra, const char *first,
+		     ...)
+{
+	struct rcmd *c = rcmd_new();
+	const char *argv[16];
+	size_t lens[16];
+	int argc = 0;
+	const char *a;
+	va_list ap;
+
+	va_start(ap, first);
+	for (a = first; a && argc < 16; a = va_arg(ap, const char *)) {
+		argv[argc] = a;
+		lens[argc] = strlen(a);
+		argc++;
+	}
+	va_end(ap);
+	rcmd_argv(c, argc, argv, lens);
+	send_rcmd(f, i, c, flags, extra);
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fixture *f = w->data;
+
+	(void)revents;
+	f->timed_out = 1;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+/* Checked before the loop blocks, after every callback of the iteration has run. */
+static void on_until(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct fixture *f = w->data;
+
+	(void)revents;
+	if (f->pred(f))
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static void run_until(struct fixture *f, int (*pred)(struct fixture *f))
+{
+	f->pred = pred;
+	ev_prepare_start(f->loop, &f->until);
+	if (!pred(f))
+		ev_run(f->loop, 0);
+	ev_prepare_stop(f->loop, &f->until);
+	assert_false(f->timed_out);
+}
+
+static void on_sleeper(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+}
+
+static int sleeper_done(struct fixture *f)
+{
+	return !ev_is_active(&f->sleeper);
+}
+
+/* Let the loop run for seconds (the fake answers, timers fire). */
+static void run_for(struct fixture *f, double seconds)
+{
+	ev_timer_set(&f->sleeper, seconds, 0);
+	ev_timer_start(f->loop, &f->sleeper);
+	run_until(f, sleeper_done);
+}
+
+/* The loop's clock, brought up to date: rconn times its commands with it. */
+static double loop_now(struct fixture *f)
+{
+	ev_now_update(f->loop);
+	return ev_now(f->loop);
+}
+
+static int is_up(struct fixture *f)
+{
+	return rconn_is_up(f->rc);
+}
+
+static int ups_2(struct fixture *f)
+{
+	return f->ups >= 2 && rconn_is_up(f->rc);
+}
+
+static int nothing_pending(struct fixture *f)
+{
+	return rconn_pending(f->rc) == 0;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+
+	f->loop = ev_loop_new(EVFLAG_AUTO);
+	assert_non_null(f->loop);
+	ev_timer_init(&f->timeout, on_timeout, TIMEOUT, 0);
+	f->timeout.data = f;
+	ev_timer_start(f->loop, &f->timeout);
+	ev_prepare_init(&f->until, on_until);
+	f->until.data = f;
+	ev_timer_init(&f->sleeper, on_sleeper, 0, 0);
+	f->lfd = -1;
+	fake_start(f);
+	redis_url_init(&f->url);
+	*state = f;
+	return 0;
+}
+
+/* Connect a client to the fake with url_fmt (%d is the port). */
+static void client(struct fixture *f, const char *url_fmt)
+{
+	char url[128], err[128];
+
+	snprintf(url, sizeof(url), url_fmt, f->port);
+	assert_int_equal(redis_url_parse(&f->url, url, err, sizeof(err)), 0);
+	f->rc = rconn_new(f->loop, &f->url, "test");
+	rconn_on_event(f->rc, on_event, f);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	int i;
+
+	rconn_free(f->rc);
+	fake_stop(f);
+	ev_timer_stop(f->loop, &f->timeout);
+	ev_timer_stop(f->loop, &f->sleeper);
+	ev_prepare_stop(f->loop, &f->until);
+	ev_loop_destroy(f->loop);
+	redis_url_release(&f->url);
+	for (i = 0; i < f->nlog; i++)
+		free(f->log[i]);
+	for (i = 0; i < MAX_RESULTS; i++)
+		free(f->res[i].data);
+	for (i = 0; i < f->nkv; i++) {
+		sbuf_release(&f->kv[i][0]);
+		sbuf_release(&f->kv[i][1]);
+	}
+	free(f);
+	return 0;
+}
+
+/* The end of every test: after the client and the fake are gone, no watcher is active. */
+static void finish(struct fixture *f)
+{
+	rconn_free(f->rc);
+	f->rc = NULL;
+	fake_stop(f);
+	ev_timer_stop(f->loop, &f->timeout);
+	assert_false(ev_run(f->loop, EVRUN_NOWAIT));
+}
+
+/* The fake's log from entry first on equals the NULL-ended list. */
+static void expect_log(struct fixture *f, int first, ...)
+{
+	const char *want;
+	va_list ap;
+	int i = first;
+
+	va_start(ap, first);
+	while ((want = va_arg(ap, const char *)) != NULL) {
+		assert_true(i < f->nlog);
+		assert_string_equal(f->log[i], want);
+		i++;
+	}
+	va_end(ap);
+	assert_int_equal(i, f->nlog);
+}
+
+static int log_has(struct fixture *f, const char *line)
+{
+	int i;
+
+	for (i = 0; i < f->nlog; i++)
+		if (strcmp(f->log[i], line) == 0)
+			return 1;
+	return 0;
+}
+
+static void expect_result(struct fixture *f, int i, int order, const char *text)
+{
+	assert_int_equal(f->res[i].calls, 1);
+	assert_string_equal(f->res[i].text, text);
+	if (order)
+		assert_int_equal(f->res[i].order, order);
+}
+
+/* ---- the tests ---------------------------------------------------------------------- */
+
+static void test_handshake_client_id(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d/0");
+	assert_false(rconn_is_up(f->rc));
+	assert_int_equal(rconn_client_id(f->rc), -1);
+	assert_string_equal(rconn_name(f->rc), "test");
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	assert_int_equal(f->ups, 1);
+	assert_int_equal(f->downs, 0);
+	assert_int_equal(rconn_client_id(f->rc), 101);
+	assert_int_equal(rconn_pending(f->rc), 0);
+	expect_log(f, 0, "1:CLIENT ID", NULL);
+	finish(f);
+}
+
+static void test_handshake_auth_select(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://:s3cret@127.0.0.1:%d/3");
+	send_cmd(f, 0, 0, 0, "PING", NULL);
+	rconn_start(f->rc);
+	run_until(f, nothing_pending);
+	expect_result(f, 0, 1, "+PONG");
+	assert_true(rconn_is_up(f->rc));
+	assert_int_equal(rconn_client_id(f->rc), 101);
+	expect_log(f, 0, "1:AUTH s3cret", "1:SELECT 3", "1:CLIENT ID", "1:PING", NULL);
+	finish(f);
+}
+
+static void test_handshake_auth_with_user(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://alice:s3cret@127.0.0.1:%d");
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	expect_log(f, 0, "1:AUTH alice s3cret", "1:CLIENT ID", NULL);
+	finish(f);
+}
+
+static int two_accepts(struct fixture *f)
+{
+	return f->accepts >= 2 && f->downs >= 2;
+}
+
+static void test_handshake_auth_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://:wrong@127.0.0.1:%d");
+	rconn_start(f->rc);
+	run_until(f, two_accepts); /* refused, then tried again after the backoff */
+	assert_int_equal(f->ups, 0);
+	assert_false(rconn_is_up(f->rc));
+	assert_non_null(strstr(f->why, "AUTH"));
+	assert_non_null(strstr(f->why, "WRONGPASS"));
+	finish(f);
+}
+
+static void test_pipeline_fifo(void **state)
+{
+	struct fixture *f = *state;
+	char v[8][4];
+	int i;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	/* The fake holds every ECHO reply until all five have come: only a pipeline gets them. */
+	f->batch = 5;
+	for (i = 0; i < 5; i++) {
+		snprintf(v[i], sizeof(v[i]), "v%d", i);
+		send_cmd(f, i, 0, 0, "ECHO", v[i], NULL);
+	}
+	send_cmd(f, 5, 0, 0, "NOSUCH", NULL); /* an error reply goes to its command */
+	send_cmd(f, 6, 0, 0, "INCR", "n", NULL);
+	assert_int_equal(rconn_pending(f->rc), 7);
+	run_until(f, nothing_pending);
+	for (i = 0; i < 5; i++) {
+		char want[8];
+
+		snprintf(want, sizeof(want), "$v%d", i);
+		expect_result(f, i, i + 1, want);
+	}
+	expect_result(f, 5, 6, "-ERR unknown command 'NOSUCH'");
+	expect_result(f, 6, 7, ":1");
+	assert_int_equal(f->downs, 0); /* an error reply is not a connection problem */
+	finish(f);
+}
+
+static void test_multi_exec(void **state)
+{
+	struct fixture *f = *state;
+	struct rcmd *c;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	c = rcmd_new();
+	rcmd_multi(c);
+	rcmd_args(c, "SET", "k", "v", NULL);
+	rcmd_args(c, "INCR", "n", NULL);
+	rcmd_args(c, "ECHO", "hi", NULL);
+	rcmd_args(c, "GET", "missing", NULL);
+	assert_int_equal(rcmd_count(c), 4);
+	send_rcmd(f, 0, c, 0, 0);
+	send_cmd(f, 1, 0, 0, "PING", NULL);
+	run_until(f, nothing_pending);
+	expect_result(f, 0, 1, "[+OK, :1, $hi, (nil)]");
+	expect_result(f, 1, 2, "+PONG");
+	expect_log(f, 1, "1:MULTI", "1:SET k v", "1:INCR n", "1:ECHO hi", "1:GET missing", "1:EXEC",
+		   "1:PING", NULL);
+	finish(f);
+}
+
+static void test_large_binary_value(void **state)
+{
+	struct fixture *f = *state;
+	size_t n = 3 * 1024 * 1024, i;
+	char *big = xmalloc(n);
+	struct rcmd *c;
+
+	/* 3 MB with NUL bytes and CRLFs, each way: more than one write and one read. */
+	for (i = 0; i < n; i++)
+		big[i] = (char)(i % 251);
+	client(f, "redis://127.0.0.1:%d");
+	rconn_start(f->rc);
+	c = rcmd_new();
+	rcmd_key_value(c, "SET", "bin", big, n);
+	send_rcmd(f, 0, c, 0, 0);
+	send_cmd(f, 1, 0, 0, "GET", "bin", NULL);
+	c = rcmd_new();
+	rcmd_argv(c, 2, (const char *[]){"ECHO", big}, (const size_t[]){4, n});
+	send_rcmd(f, 2, c, 0, 0);
+	send_cmd(f, 3, 0, 0, "PING", NULL);
+	run_until(f, nothing_pending);
+	expect_result(f, 0, 1, "+OK");
+	expect_result(f, 1, 2, "$<3145728 bytes>");
+	assert_int_equal(f->res[1].len, n);
+	assert_memory_equal(f->res[1].data, big, n);
+	expect_result(f, 2, 3, "$<3145728 bytes>");
+	assert_int_equal(f->res[2].len, n);
+	assert_memory_equal(f->res[2].data, big, n);
+	expect_result(f, 3, 4, "+PONG");
+	expect_log(f, 0, "1:CLIENT ID", "1:SET bin <3145728 bytes>", "1:GET bin",
+		   "1:ECHO <3145728 bytes>", "1:PING", NULL);
+	free(big);
+	finish(f);
+}
+
+static void test_send_before_connect(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d");
+	send_cmd(f, 0, 0, 0, "ECHO", "early", NULL);
+	assert_int_equal(rconn_pending(f->rc), 1);
+	run_for(f, 0.05); /* not started: nothing happens */
+	assert_int_equal(f->accepts, 0);
+	assert_int_equal(f->res[0].calls, 0);
+	rconn_start(f->rc);
+	send_cmd(f, 1, 0, 0, "ECHO", "connecting", NULL); /* while the socket connects */
+	assert_false(rconn_is_up(f->rc));
+	run_until(f, nothing_pending);
+	expect_result(f, 0, 1, "$early");
+	expect_result(f, 1, 2, "$connecting");
+	expect_log(f, 0, "1:CLIENT ID", "1:ECHO early", "1:ECHO connecting", NULL);
+	finish(f);
+}
+
+/* Connection 1 never answers user commands and closes after the MULTI block's EXEC. */
+static int close_after_exec(struct fconn *c, int argc, char **argv, struct sbuf *reply)
+{
+	(void)argc;
+	(void)reply;
+	if (c->num != 1 || strcmp(argv[0], "CLIENT") == 0)
+		return -1;
+	return strcmp(argv[0], "EXEC") == 0 ? FAKE_CLOSE : FAKE_SILENT;
+}
+
+static int three_results(struct fixture *f)
+{
+	return f->res[0].calls && f->res[1].calls && f->res[2].calls && rconn_pending(f->rc) == 0;
+}
+
+static void test_server_closes(void **state)
+{
+	struct fixture *f = *state;
+	struct rcmd *c;
+
+	client(f, "redis://127.0.0.1:%d");
+	f->policy = close_after_exec;
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	send_cmd(f, 0, 0, 0, "SET", "a", "1", NULL);
+	send_cmd(f, 1, RCONN_PERSIST, 0, "SET", "b", "2", NULL);
+	c = rcmd_new();
+	rcmd_multi(c);
+	rcmd_args(c, "INCR", "n", NULL);
+	send_rcmd(f, 2, c, RCONN_PERSIST, 0);
+	run_until(f, three_results);
+	expect_result(f, 0, 1, "NULL");  /* sent, lost with the connection */
+	expect_result(f, 1, 2, "+OK");   /* sent again after the reconnect, answered once */
+	expect_result(f, 2, 3, "[:1]");  /* the whole block again; EXEC's reply once */
+	assert_int_equal(f->downs, 1);
+	assert_non_null(strstr(f->why, "closed"));
+	assert_int_equal(f->ups, 2);
+	assert_int_equal(rconn_client_id(f->rc), 102);
+	expect_log(f, 0, "1:CLIENT ID", "1:SET a 1", "1:SET b 2", "1:MULTI", "1:INCR n", "1:EXEC",
+		   "2:CLIENT ID", "2:SET b 2", "2:MULTI", "2:INCR n", "2:EXEC", NULL);
+	run_for(f, 0.2); /* nothing arrives twice */
+	assert_int_equal(f->res[1].calls, 1);
+	assert_int_equal(f->res[2].calls, 1);
+	finish(f);
+}
+
+static int first_result(struct fixture *f)
+{
+	return f->res[0].calls > 0;
+}
+
+static void test_command_timeout(void **state)
+{
+	struct fixture *f = *state;
+	double t0;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_set_timeout(f->rc, 0.2);
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	t0 = loop_now(f);
+	send_cmd(f, 0, 0, 0, "HANG", NULL);
+	run_until(f, first_result);
+	assert_true(loop_now(f) - t0 > 0.2);
+	assert_true(loop_now(f) - t0 < 2.0);
+	expect_result(f, 0, 1, "NULL");
+	assert_int_equal(f->downs, 1);
+	assert_non_null(strstr(f->why, "no reply"));
+	run_until(f, ups_2);
+	assert_int_equal(rconn_client_id(f->rc), 102);
+	send_cmd(f, 1, 0, 0, "PING", NULL); /* the new connection works */
+	run_until(f, nothing_pending);
+	expect_result(f, 1, 2, "+PONG");
+	assert_int_equal(f->downs, 1);
+	finish(f);
+}
+
+static void test_blocking_command_gets_extra_time(void **state)
+{
+	struct fixture *f = *state;
+	double t0;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_set_timeout(f->rc, 0.2);
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	t0 = loop_now(f);
+	send_cmd(f, 0, RCONN_BLOCKING, 0.4, "HANG", NULL);
+	run_until(f, first_result);
+	assert_true(loop_now(f) - t0 > 0.6);
+	assert_true(loop_now(f) - t0 < 2.0);
+	expect_result(f, 0, 1, "NULL");
+	assert_int_equal(f->downs, 1);
+	finish(f);
+}
+
+/* Connection 1 answers SET as a replica does after a failover. */
+static int readonly_on_first(struct fconn *c, int argc, char **argv, struct sbuf *reply)
+{
+	(void)argc;
+	if (c->num != 1 || strcmp(argv[0], "SET") != 0)
+		return -1;
+	sbuf_adds(reply, "-READONLY You can't write against a read only replica.\r\n");
+	return FAKE_REPLY;
+}
+
+static int two_results(struct fixture *f)
+{
+	return f->res[0].calls && f->res[1].calls && rconn_pending(f->rc) == 0;
+}
+
+static void test_readonly_reconnects(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d");
+	f->policy = readonly_on_first;
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	send_cmd(f, 0, 0, 0, "SET", "a", "1", NULL);
+	send_cmd(f, 1, RCONN_PERSIST, 0, "SET", "b", "2", NULL);
+	run_until(f, two_results);
+	expect_result(f, 0, 1, "NULL");
+	expect_result(f, 1, 2, "+OK");
+	assert_int_equal(f->downs, 1);
+	assert_non_null(strstr(f->why, "READONLY"));
+	assert_int_equal(f->ups, 2);
+	assert_true(log_has(f, "2:SET b 2"));
+	assert_false(log_has(f, "2:SET a 1"));
+	finish(f);
+}
+
+/* Connection 1 sends a reply nobody asked for after PONG. */
+static int extra_reply(struct fconn *c, int argc, char **argv, struct sbuf *reply)
+{
+	(void)argc;
+	if (c->num != 1 || strcmp(argv[0], "PING") != 0)
+		return -1;
+	sbuf_adds(reply, "+PONG\r\n+EXTRA\r\n");
+	return FAKE_REPLY;
+}
+
+static void test_unexpected_reply_reconnects(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d");
+	f->policy = extra_reply;
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	send_cmd(f, 0, 0, 0, "PING", NULL);
+	run_until(f, ups_2);
+	expect_result(f, 0, 1, "+PONG");
+	assert_int_equal(f->downs, 1);
+	assert_non_null(strstr(f->why, "no command"));
+	finish(f);
+}
+
+static void test_stop_fails_everything(void **state)
+{
+	struct fixture *f = *state;
+	int accepts;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	send_cmd(f, 0, 0, 0, "HANG", NULL);
+	send_cmd(f, 1, RCONN_PERSIST, 0, "SET", "p", "1", NULL);
+	run_for(f, 0.05); /* both sent, no reply */
+	assert_true(log_has(f, "1:SET p 1"));
+	send_cmd(f, 2, 0, 0, "PING", NULL);
+	assert_int_equal(rconn_pending(f->rc), 3);
+	rconn_stop(f->rc);
+	expect_result(f, 0, 1, "NULL");
+	expect_result(f, 1, 2, "NULL"); /* persistent or not: stop fails it */
+	expect_result(f, 2, 3, "NULL");
+	assert_int_equal(rconn_pending(f->rc), 0);
+	assert_false(rconn_is_up(f->rc));
+	assert_int_equal(rconn_client_id(f->rc), -1);
+	assert_int_equal(f->downs, 0);
+	accepts = f->accepts;
+	run_for(f, 0.4); /* longer than the first backoff: no reconnect */
+	assert_int_equal(f->accepts, accepts);
+	assert_int_equal(f->res[0].calls, 1);
+	assert_int_equal(f->res[1].calls, 1);
+	/* Queued after the stop: never sent; rconn_free fails it. */
+	send_cmd(f, 3, 0, 0, "PING", NULL);
+	run_for(f, 0.05);
+	assert_int_equal(f->res[3].calls, 0);
+	rconn_free(f->rc);
+	f->rc = NULL;
+	expect_result(f, 3, 4, "NULL");
+	finish(f);
+}
+
+static void test_stop_before_connect(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d");
+	send_cmd(f, 0, RCONN_PERSIST, 0, "PING", NULL);
+	rconn_start(f->rc);
+	rconn_stop(f->rc); /* while connecting */
+	expect_result(f, 0, 1, "NULL");
+	run_for(f, 0.3);
+	assert_int_equal(f->res[0].calls, 1);
+	assert_int_equal(f->ups, 0);
+	assert_int_equal(rconn_pending(f->rc), 0);
+	finish(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_handshake_client_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_auth_select, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_auth_with_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_auth_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipeline_fifo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multi_exec, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_binary_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_before_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_server_closes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blocking_command_gets_extra_time, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_reconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unexpected_reply_reconnects, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_fails_everything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_before_connect, setup, teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN); /* as winch's main() does: a closed peer is a write error */
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests_name("rconn", tests, NULL, NULL);
+}
