@@ -24,6 +24,7 @@ enum long_only_opts {
 	OPT_LABEL,
 	OPT_BEAT_INTERVAL,
 	OPT_HANDLERS,
+	OPT_MAX_RECOVERIES,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{"beat-interval", required_argument, NULL, OPT_BEAT_INTERVAL},
 	{"module", required_argument, NULL, 'M'},
 	{"handlers", required_argument, NULL, OPT_HANDLERS},
+	{"max-recoveries", required_argument, NULL, OPT_MAX_RECOVERIES},
 	{NULL, 0, NULL, 0},
 };
 
@@ -87,6 +89,8 @@ static const char usage_text[] =
 	"  --label LABEL            a process label shown in the Web UI; repeatable\n"
 	"  --max-retries N          retries for `retry: true` (default 25)\n"
 	"  --dead-max-jobs N        dead set size cap (default 10000)\n"
+	"  --max-recoveries N       a job found running in more than N dead processes goes to\n"
+	"                           the dead set as a poison pill (default 3)\n"
 	"  --dead-timeout SECONDS   dead set age cap (default 15552000, 180 days)\n"
 	"  --max-payload BYTES      largest payload run (default 16777216)\n"
 	"  --max-depth N            deepest JSON nesting run (default 128)\n"
@@ -116,6 +120,7 @@ void options_init(struct options *cfg)
 	cfg->limits.max_bytes = PAYLOAD_DEFAULT_MAX_BYTES;
 	cfg->limits.max_depth = PAYLOAD_DEFAULT_MAX_DEPTH;
 	cfg->max_retries = 25;
+	cfg->max_recoveries = 3;
 	cfg->dead_max_jobs = 10000;
 	cfg->dead_timeout = 180L * 24 * 3600;
 	cfg->beat_interval = 5;
@@ -259,6 +264,11 @@ static enum options_action apply(struct options *cfg, int c, const char *val, co
 		if (opt_long(val, 0, 1000000, &n) < 0)
 			return bad(err, flag, "'%s' is not a number from 0 to 1000000", val);
 		cfg->max_retries = (int)n;
+		break;
+	case OPT_MAX_RECOVERIES:
+		if (opt_long(val, 0, 1000, &n) < 0)
+			return bad(err, flag, "'%s' is not a number from 0 to 1000", val);
+		cfg->max_recoveries = (int)n;
 		break;
 	case OPT_DEAD_MAX_JOBS:
 		if (opt_long(val, 1, 100000000, &n) < 0)
