@@ -101,6 +101,12 @@ void job_execute(struct winch_job *j)
 		winch_job_set_error(j, "Winch::BadResult", "handler returned an unknown result");
 		j->result = WINCH_FAIL;
 	}
+	if (j->result == WINCH_REQUEUE && !winch_job_stopping(j)) {
+		/* It would be fetched again at once by this very process: a failure instead. */
+		winch_job_set_error(j, "Winch::BadResult",
+				    "handler returned WINCH_REQUEUE while the process is not stopping");
+		j->result = WINCH_FAIL;
+	}
 	if (j->result != WINCH_FAIL)
 		return;
 	if (j->error_class == NULL)

@@ -36,7 +36,9 @@ enum winch_result {
 	WINCH_OK = 0,      /* success: acknowledged, counted as processed */
 	WINCH_FAIL = 1,    /* failure: the job's retry rules apply; counted as processed and failed */
 	WINCH_REQUEUE = 2, /* the process is stopping (winch_job_stopping) and the handler ended
-			    * early: the job goes back to its queue unchanged, counted as neither */
+			    * early: the job goes back to its queue unchanged, counted as neither.
+			    * Returned while the process is not stopping, it counts as a failure
+			    * (Winch::BadResult): to try again later, fail. */
 };
 
 typedef enum winch_result (*winch_handler_fn)(struct winch_job *job);
@@ -122,7 +124,11 @@ int winch_job_retry_count(const struct winch_job *job);
 /* created_at / enqueued_at in float epoch seconds, whatever unit the producer wrote; 0 if absent. */
 double winch_job_created_at(const struct winch_job *job);
 double winch_job_enqueued_at(const struct winch_job *job);
-/* ActiveJob jobs: the job_id (UUID), executions and locale; NULL / -1 for other jobs. */
+/*
+ * ActiveJob jobs: the job_id (UUID), executions and locale as the payload stores them; NULL /
+ * -1 for other jobs. executions is 0 on a first run: Rails' `executions` inside perform is
+ * this value + 1.
+ */
 const char *winch_job_aj_job_id(const struct winch_job *job);
 long winch_job_aj_executions(const struct winch_job *job);
 const char *winch_job_aj_locale(const struct winch_job *job);

@@ -71,6 +71,12 @@ static enum winch_result failing(struct winch_job *job)
 	return WINCH_FAIL;
 }
 
+static enum winch_result requeueing(struct winch_job *job)
+{
+	(void)job;
+	return WINCH_REQUEUE;
+}
+
 static struct winch_class_options opts;
 static const struct winch_handler_def defs[] = {{"Test::Job", failing, &opts}, {NULL, NULL, NULL}};
 
@@ -247,6 +253,29 @@ static void test_accessors(void **state)
 	job_free(j);
 }
 
+/* WINCH_REQUEUE is for a stopping process; otherwise the same process would fetch it again. */
+static void test_requeue_only_when_stopping(void **state)
+{
+	struct winch_job *j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
+	int stopping = 0;
+
+	(void)state;
+	j->fn = requeueing;
+	j->stopping = &stopping;
+	job_execute(j);
+	assert_int_equal(j->result, WINCH_FAIL);
+	assert_string_equal(j->error_class, "Winch::BadResult");
+	job_free(j);
+	j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
+	stopping = 1;
+	j->fn = requeueing;
+	j->stopping = &stopping;
+	job_execute(j);
+	assert_int_equal(j->result, WINCH_REQUEUE);
+	assert_int_equal(j->outcome_ready, 0);
+	job_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +284,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_follows_retry_in, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhausted_may_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requeue_only_when_stopping, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
