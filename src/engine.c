@@ -509,6 +509,8 @@ static void on_redis_event(struct rconn *rc, enum rconn_event ev, const char *wh
 	if (e->redis_down && rc == e->cmd) {
 		log_info("redis is reachable again after %.1f s", ev_now(e->loop) - e->down_since);
 		e->redis_down = 0;
+		/* Before the fetch kicked below: the command connection is FIFO. */
+		recovery_reconcile(e);
 	}
 	fetch_kick(e);
 }
@@ -541,6 +543,7 @@ int engine_init(struct engine *e, struct ev_loop *loop, struct options *opt)
 	sbuf_init(&sb);
 	procinfo_info_json(&e->pi, &sb);
 	e->info_json = sbuf_detach(&sb, NULL);
+	snprintf(e->ttl, sizeof(e->ttl), "%ld", opt->heartbeat_ttl);
 
 	e->pool = pool_new(loop, opt->concurrency);
 	if (e->pool == NULL)

@@ -61,6 +61,7 @@ struct engine {
 	int beat_inflight;
 	long rtt_us;
 	char *info_json;              /* computed once */
+	char ttl[24];                 /* --heartbeat-ttl as text, for EXPIRE */
 	/* recovery of dead processes' in-progress lists */
 	ev_timer recovery_timer;
 	/* poller */

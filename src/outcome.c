@@ -132,18 +132,41 @@ void outcome_schedule_raw(struct engine *e, const char *queue, const char *raw, 
 	send_zadd(e, "schedule", at, raw, len, 0, queue, raw, len);
 }
 
+/*
+ * KEYS: wip, queue. ARGV: job. Pushed back only if it was still in the list: sent again after
+ * a reconnect (RCONN_PERSIST), or raced by a recovery, it is not pushed twice.
+ */
+static const char requeue_script[] =
+	"if redis.call('lrem', KEYS[1], -1, ARGV[1]) > 0 then "
+	"redis.call('rpush', KEYS[2], ARGV[1]) return 1 end return 0";
+
 void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, size_t len)
 {
 	struct rcmd *c = rcmd_new();
-	struct sbuf key;
+	struct sbuf key, wip;
+	const char *argv[6];
+	size_t lens[6];
 
 	sbuf_init(&key);
+	sbuf_init(&wip);
 	key_queue(&key, queue);
-	rcmd_multi(c);
-	add_ack(e, c, queue, raw, len);
-	rcmd_key_value(c, "RPUSH", key.buf, raw, len);
+	key_wip(&wip, e->pi.identity, queue);
+	argv[0] = "EVAL";
+	argv[1] = requeue_script;
+	argv[2] = "2";
+	argv[3] = wip.buf;
+	argv[4] = key.buf;
+	argv[5] = raw;
+	lens[0] = 4;
+	lens[1] = sizeof(requeue_script) - 1;
+	lens[2] = 1;
+	lens[3] = wip.len;
+	lens[4] = key.len;
+	lens[5] = len;
+	rcmd_argv(c, 6, argv, lens);
 	send_outcome(e, c, "requeue");
 	sbuf_release(&key);
+	sbuf_release(&wip);
 }
 
 static void outcome_ack(struct engine *e, const char *queue, const char *raw, size_t len)

@@ -350,7 +350,7 @@ static void on_round(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	ev_timer_stop(loop, w);
-	ev_timer_set(w, RECOVERY_PERIOD * (0.75 + 0.5 * rand_unit()), 0);
+	ev_timer_set(w, e->opt->recovery_interval * (0.75 + 0.5 * rand_unit()), 0);
 	ev_timer_start(loop, w);
 	if (e->state >= ENGINE_CLOSING || !rconn_is_up(e->cmd))
 		return;
@@ -387,15 +387,84 @@ void recovery_register(struct engine *e)
 
 void recovery_start(struct engine *e)
 {
+	double first = 1.0 + 2.0 * rand_unit(); /* 1-3 s, or sooner with a short interval */
+
+	if (e->opt->recovery_interval < 3)
+		first *= e->opt->recovery_interval / 3;
 	ev_init(&e->recovery_timer, on_round);
 	e->recovery_timer.data = e;
-	ev_timer_set(&e->recovery_timer, 1.0 + 2.0 * rand_unit(), 0);
+	ev_timer_set(&e->recovery_timer, first, 0);
 	ev_timer_start(e->loop, &e->recovery_timer);
 }
 
 void recovery_halt(struct engine *e)
 {
 	ev_timer_stop(e->loop, &e->recovery_timer);
+}
+
+/*
+ * After an outage: jobs in this process's own lists that no thread runs. A fetch whose reply
+ * was lost with the connection (Redis applied the LMOVE, the process never heard) leaves
+ * one there; it goes back to the front of its queue.
+ */
+struct reconcile {
+	struct engine *e;
+	int queue;
+};
+
+static int running_here(struct engine *e, const char *raw, size_t len)
+{
+	int i;
+
+	for (i = 0; i < e->opt->concurrency; i++) {
+		const struct winch_job *j = e->slots[i].job;
+
+		if (j && j->p.raw_len == len && memcmp(j->p.raw, raw, len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void on_own_list(struct rconn *rc, struct redisReply *r, void *priv)
+{
+	struct reconcile *rq = priv;
+	struct engine *e = rq->e;
+	const char *queue = e->opt->queues.q[rq->queue].name;
+	size_t i;
+
+	(void)rc;
+	if (r && r->type == REDIS_REPLY_ARRAY && e->state < ENGINE_CLOSING) {
+		for (i = 0; i < r->elements; i++) {
+			const struct redisReply *el = r->element[i];
+
+			if (el->type != REDIS_REPLY_STRING || running_here(e, el->str, el->len))
+				continue;
+			log_warn("a job that reached this process's in-progress list while the "
+				 "connection was lost goes back to queue '%s'",
+				 queue);
+			outcome_requeue_raw(e, queue, el->str, el->len);
+		}
+	}
+	free(rq);
+}
+
+void recovery_reconcile(struct engine *e)
+{
+	int i;
+
+	for (i = 0; i < e->opt->queues.n; i++) {
+		struct reconcile *rq = xcalloc(1, sizeof(*rq));
+		struct rcmd *c = rcmd_new();
+		struct sbuf wip;
+
+		rq->e = e;
+		rq->queue = i;
+		sbuf_init(&wip);
+		key_wip(&wip, e->pi.identity, e->opt->queues.q[i].name);
+		rcmd_args(c, "LRANGE", wip.buf, "0", "-1", NULL);
+		rconn_send(e->cmd, c, 0, 0, on_own_list, rq);
+		sbuf_release(&wip);
+	}
 }
 
 struct unregister {

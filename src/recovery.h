@@ -12,7 +12,6 @@
 #include "engine.h"
 
 #define RECOVERY_BATCH 50       /* entries of one list read per round trip */
-#define RECOVERY_PERIOD 30.0    /* seconds between rounds, with jitter */
 #define RECOVERY_COUNT_TTL "604800" /* a job's recovery count lives a week */
 
 /* SADD this process's lists to the registry (queued before any fetch). */
@@ -20,6 +19,11 @@ void recovery_register(struct engine *e);
 /* Start the periodic rounds; the first comes within a few seconds. */
 void recovery_start(struct engine *e);
 void recovery_halt(struct engine *e);
+/*
+ * After an outage, before fetching again: push back the jobs of this process's own lists
+ * that no handler thread runs (their fetch reply was lost with the connection).
+ */
+void recovery_reconcile(struct engine *e);
 /* At a clean exit: SREM this process's lists that are empty (they all should be). */
 void recovery_unregister(struct engine *e, void (*done)(struct engine *e));
 
