@@ -67,7 +67,10 @@ int64_t time_mono_us(void); /* CLOCK_MONOTONIC, microseconds */
 /* Random numbers for jitter and nonces (not for secrets): uniform in [0, 1), [0, n). */
 double rand_unit(void);
 uint32_t rand_below(uint32_t n);
-/* n random bytes as 2n lowercase hex characters into out (size >= 2n + 1), from the kernel. */
+/*
+ * n random bytes (at most 64) as 2n lowercase hex characters into out (size >= 2n + 1), from
+ * OpenSSL's RAND_bytes, else getrandom(2). Thread-safe.
+ */
 void rand_hex(char *out, size_t nbytes);
 
 /* Checked number parsing: 0 on success, -1 when s is not entirely a number in [min, max]. */
