@@ -130,9 +130,14 @@ static int teardown(void **state)
 static void test_push_with_extra_and_at(void **state)
 {
 	struct winch_job *j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
-	struct winch_push now = {"Reply", "replies", "[1,123456789012345678901234567890]", 0,
-				 "{\"retry\":3,\"tags\":[\"x\"]}"};
-	struct winch_push later = {"Later", NULL, NULL, time_real() + 60, NULL};
+	struct winch_push_options now_opt = {WINCH_CLIENT_RETRY_COUNT, 3, 0, 0, 0,
+					     "{\"tags\":[\"x\"]}"};
+	struct winch_push_options later_opt = {WINCH_CLIENT_RETRY_TRUE, 0, 0, 0, 60, NULL};
+	struct winch_push_options bad_opt = {WINCH_CLIENT_RETRY_TRUE, 0, 0, 0, 0,
+					     "{\"jid\":\"mine\"}"};
+	struct winch_push now = {"Reply", "replies", "[1,123456789012345678901234567890]", &now_opt};
+	struct winch_push later = {"Later", NULL, NULL, &later_opt};
+	struct winch_push bad = {"Reply", NULL, NULL, &bad_opt};
 	struct jsonraw_span v;
 	char jid[25];
 
@@ -154,6 +159,9 @@ static void test_push_with_extra_and_at(void **state)
 	assert_true(pushes[1].at > time_real() + 50);
 	assert_non_null(strstr(pushes[1].data, "\"args\":[]"));
 	assert_int_equal(jsonraw_find(pushes[1].data, strlen(pushes[1].data), "enqueued_at", &v), 0);
+	/* extra members may not replace what the client writes (the jid it reports) */
+	assert_int_equal(winch_job_push(j, &bad, NULL), -1);
+	assert_int_equal(npushes, 2);
 	job_free(j);
 }
 
@@ -161,9 +169,9 @@ static void test_bulk_is_all_or_none(void **state)
 {
 	struct winch_job *j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
 	struct winch_push p[3] = {
-		{"A", "q", "[1]", 0, NULL},
-		{"B", "q", "{\"not\":\"an array\"}", 0, NULL},
-		{"C", "q", "[3]", 0, NULL},
+		{"A", "q", "[1]", NULL},
+		{"B", "q", "{\"not\":\"an array\"}", NULL},
+		{"C", "q", "[3]", NULL},
 	};
 	char jids[3 * 25];
 
