@@ -60,6 +60,19 @@ void key_stat_daily(struct sbuf *out, const char *stat, const char *date)
 	sbuf_addf(out, "stat:%s:%s", stat, date);
 }
 
+void key_winch(struct sbuf *out, const char *name)
+{
+	add_prefix(out);
+	sbuf_adds(out, "winch:");
+	sbuf_adds(out, name);
+}
+
+void key_wip(struct sbuf *out, const char *identity, const char *queue)
+{
+	add_prefix(out);
+	sbuf_addf(out, "winch:wip:%s:%s", identity, queue);
+}
+
 const char *key_queue_name(const char *key)
 {
 	size_t n;

@@ -22,6 +22,14 @@ void key_plain(struct sbuf *out, const char *name);
 void key_identity(struct sbuf *out, const char *identity, const char *suffix);
 void key_stat_daily(struct sbuf *out, const char *stat, const char *date); /* stat:<stat>:<date> */
 
+/*
+ * winch's own keys, all under "<ns>winch:" (docs/ARCHITECTURE.md lists them):
+ * key_winch appends "<ns>winch:<name>"; key_wip the in-progress list of one process and
+ * queue, "<ns>winch:wip:<identity>:<queue>".
+ */
+void key_winch(struct sbuf *out, const char *name);
+void key_wip(struct sbuf *out, const char *identity, const char *queue);
+
 /* Strip the namespace and "queue:" from a queue key; returns a pointer into key, or NULL. */
 const char *key_queue_name(const char *key);
 

@@ -9,6 +9,7 @@
 
 #include "job.h"
 #include "jsonraw.h"
+#include "push.h"
 #include "log.h"
 #include "registry.h"
 #include "banned.h"
@@ -99,6 +100,12 @@ void job_execute(struct winch_job *j)
 	j->elapsed = time_mono() - t0;
 	if (j->result != WINCH_OK && j->result != WINCH_FAIL && j->result != WINCH_REQUEUE) {
 		winch_job_set_error(j, "Winch::BadResult", "handler returned an unknown result");
+		j->result = WINCH_FAIL;
+	}
+	if (j->result == WINCH_REQUEUE && !winch_job_stopping(j)) {
+		/* It would be fetched again at once by this very process: a failure instead. */
+		winch_job_set_error(j, "Winch::BadResult",
+				    "handler returned WINCH_REQUEUE while the process is not stopping");
 		j->result = WINCH_FAIL;
 	}
 	if (j->result != WINCH_FAIL)
@@ -195,53 +202,22 @@ void winch_job_add_backtrace(struct winch_job *job, const char *line)
 	job->backtrace[job->backtrace_n++] = xstrdup(line);
 }
 
-/* Build one push's payload into out; *at_out gets its schedule time or 0. */
-static int build_push(const struct winch_push *push, enum sidekiq_gen gen, struct sbuf *out,
+/* Build one push's payload into out (push.c, as the C client does); *at_out: when, or 0. */
+static int build_push(struct winch_job *job, const struct winch_push *push, struct sbuf *out,
 		      char *jid, double *at_out)
 {
-	struct jsonraw_member *m = NULL;
-	struct jsonraw_edit *edits = NULL;
-	struct sbuf base;
-	const char *args = push->args_json ? push->args_json : "[]";
-	const char *queue = push->queue && *push->queue ? push->queue : "default";
+	char err[256];
 	double now = time_real();
-	int n = 0, i, rc = -1;
-	const char *extra = push->extra_json;
 
-	if (push->class_name == NULL || *push->class_name == '\0')
+	if (push_check(push->class_name, push->queue, push->args_json, push->options, err,
+		       sizeof(err)) < 0) {
+		winch_job_log_at(job, WINCH_LOG_ERROR, "cannot push a '%s' job: %s",
+				 push->class_name ? push->class_name : "(no class)", err);
 		return -1;
-	sbuf_init(&base);
-	if (payload_build(&base, push->class_name, queue, args, strlen(args), now, gen, jid) < 0)
-		goto out;
-	if (extra) {
-		n = jsonraw_members(extra, strlen(extra), NULL, 0);
-		if (n < 0)
-			goto out;
-		m = xcalloc((size_t)n + 1, sizeof(*m));
-		jsonraw_members(extra, strlen(extra), m, n);
 	}
-	edits = xcalloc((size_t)n + 1, sizeof(*edits));
-	for (i = 0; i < n; i++) {
-		/* Keys of ours are plain ASCII: the quoted key minus its quotes. */
-		edits[i].key = xstrndup(extra + m[i].key.off + 1, m[i].key.len - 2);
-		edits[i].value = extra + m[i].value.off;
-		edits[i].value_len = m[i].value.len;
-	}
-	*at_out = push->at > now ? push->at : 0;
-	if (*at_out > 0) {
-		/* A scheduled job carries no enqueued_at: the poller sets it. */
-		edits[n].key = xstrdup("enqueued_at");
-		edits[n].value = NULL;
-		n++;
-	}
-	rc = jsonraw_rewrite(base.buf, base.len, edits, (size_t)n, out);
-	for (i = 0; i < n; i++)
-		free((char *)edits[i].key);
-out:
-	free(edits);
-	free(m);
-	sbuf_release(&base);
-	return rc;
+	*at_out = push_when(push->options, 0, now);
+	return push_build(out, push->class_name, push->queue, push->args_json, push->options,
+			  *at_out, now, job->gen, jid);
 }
 
 int winch_job_push_bulk(struct winch_job *job, const struct winch_push *pushes, size_t n,
@@ -255,14 +231,13 @@ int winch_job_push_bulk(struct winch_job *job, const struct winch_push *pushes, 
 
 	for (i = 0; i < n && rc == 0; i++) {
 		sbuf_init(&bufs[i]);
-		rc = build_push(&pushes[i], job->gen, &bufs[i], jid, &ats[i]);
+		rc = build_push(job, &pushes[i], &bufs[i], jid, &ats[i]);
 		if (rc == 0 && jids_out)
 			memcpy(jids_out + 25 * i, jid, 25);
 	}
 	for (i = 0; i < n; i++) {
 		if (rc == 0) {
-			const char *q = pushes[i].queue && *pushes[i].queue ? pushes[i].queue
-									  : "default";
+			const char *q = push_queue(pushes[i].queue);
 			size_t len;
 			char *data = sbuf_detach(&bufs[i], &len);
 
@@ -283,7 +258,7 @@ int winch_job_push(struct winch_job *job, const struct winch_push *push, char *j
 int winch_job_enqueue(struct winch_job *job, const char *class_name, const char *queue,
 		      const char *args_json, char *jid_out)
 {
-	struct winch_push p = {class_name, queue, args_json, 0, NULL};
+	struct winch_push p = {class_name, queue, args_json, NULL};
 
 	if (queue == NULL || *queue == '\0' || args_json == NULL)
 		return -1;

@@ -41,11 +41,22 @@ static int check_file(const char *path)
 int module_load(const char *path)
 {
 	const struct winch_module *m;
+	char *real;
 	void *h;
 
-	if (check_file(path) < 0)
+	/*
+	 * dlopen() searches the library path for a name without a '/': load exactly the file
+	 * that was checked, by its absolute path.
+	 */
+	real = realpath(path, NULL);
+	if (real == NULL)
+		return log_errorf("module '%s': %s", path, strerror(errno));
+	if (check_file(path) < 0) {
+		free(real);
 		return -1;
-	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	}
+	h = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+	free(real);
 	if (h == NULL)
 		return log_errorf("module '%s': cannot load: %s", path, dlerror());
 	m = dlsym(h, "winch_module");

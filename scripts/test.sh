@@ -46,6 +46,7 @@ run_stage unit 120 unit
 run_stage integration 300 env WINCH="$top/build/winch" tests/integration/run.sh
 run_stage "interop (winch)" 600 env WORKER=winch WINCH="$top/build/winch" tests/interop/run.sh
 run_stage "interop (ruby sidekiq)" 600 env WORKER=sidekiq tests/interop/run.sh
+run_stage chaos 300 env WINCH="$top/build/winch" tests/chaos/run.sh
 run_stage "asan build + unit" 600 asan_build
 run_stage "integration (asan)" 600 env WINCH="$top/build-asan/winch" WINCH_ASAN=1 \
 	tests/integration/run.sh

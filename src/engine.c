@@ -14,6 +14,8 @@
 
 #include "activejob.h"
 #include "engine.h"
+#include "fetch.h"
+#include "recovery.h"
 #include "job.h"
 #include "keys.h"
 #include "log.h"
@@ -149,7 +151,7 @@ static void job_push_post(void *arg)
 	struct push_msg *m = arg;
 
 	if (m->at > 0) {
-		outcome_schedule_raw(m->e, m->data, m->len, m->at);
+		outcome_schedule_raw(m->e, NULL, m->data, m->len, m->at);
 		free(m->queue);
 		free(m->data);
 	} else {
@@ -253,7 +255,7 @@ void engine_accept(struct engine *e, const char *queue, const char *raw, size_t 
 	if (pe == PAYLOAD_TOO_BIG || pe == PAYLOAD_NOT_JSON || pe == PAYLOAD_NOT_OBJECT) {
 		log_error("payload from queue '%s' cannot run: %s; moved to the dead set verbatim",
 			  queue, err);
-		outcome_dead_raw(e, raw, len);
+		outcome_dead_raw(e, queue, raw, len);
 		job_free(job);
 		return;
 	}
@@ -277,7 +279,8 @@ void engine_accept(struct engine *e, const char *queue, const char *raw, size_t 
 				 "no handler for job class '%s': its jobs go back to the schedule "
 				 "set for %.0f s, for a process that knows them",
 				 job->dispatch_class, e->opt->unknown_class_delay);
-		outcome_schedule_raw(e, raw, len, time_real() + e->opt->unknown_class_delay);
+		outcome_schedule_raw(e, queue, raw, len,
+				     time_real() + e->opt->unknown_class_delay);
 		job_free(job);
 		return;
 	}
@@ -356,6 +359,12 @@ static void on_close_grace(struct ev_loop *loop, ev_timer *w, int revents)
 	engine_change_state(e, ENGINE_DONE);
 }
 
+static void on_unregistered(struct engine *e)
+{
+	e->close_pending--;
+	engine_progress(e);
+}
+
 /* Requeue what still runs, flush and leave the process set; DONE when Redis has it all. */
 static void engine_close(struct engine *e)
 {
@@ -382,6 +391,9 @@ static void engine_close(struct engine *e)
 	ev_timer_set(&e->stop_timer, ENGINE_CLOSE_GRACE, 0);
 	ev_set_cb(&e->stop_timer, on_close_grace);
 	ev_timer_start(e->loop, &e->stop_timer);
+	recovery_halt(e);
+	e->close_pending++;
+	recovery_unregister(e, on_unregistered);
 	heartbeat_clear(e);
 	engine_progress(e);
 }
@@ -493,12 +505,14 @@ static void on_redis_event(struct rconn *rc, enum rconn_event ev, const char *wh
 		}
 		return;
 	}
-	if (e->redis_down && rconn_is_up(e->cmd) && rconn_is_up(e->fetch)) {
+	/* The command connection carries every write and the fetch scan: Redis is back with it. */
+	if (e->redis_down && rc == e->cmd) {
 		log_info("redis is reachable again after %.1f s", ev_now(e->loop) - e->down_since);
 		e->redis_down = 0;
+		/* Before the fetch kicked below: the command connection is FIFO. */
+		recovery_reconcile(e);
 	}
-	if (rc == e->fetch)
-		fetch_kick(e);
+	fetch_kick(e);
 }
 
 static void signal_watch(struct engine *e, ev_signal *w, int signum)
@@ -529,6 +543,7 @@ int engine_init(struct engine *e, struct ev_loop *loop, struct options *opt)
 	sbuf_init(&sb);
 	procinfo_info_json(&e->pi, &sb);
 	e->info_json = sbuf_detach(&sb, NULL);
+	snprintf(e->ttl, sizeof(e->ttl), "%ld", opt->heartbeat_ttl);
 
 	e->pool = pool_new(loop, opt->concurrency);
 	if (e->pool == NULL)
@@ -538,9 +553,9 @@ int engine_init(struct engine *e, struct ev_loop *loop, struct options *opt)
 		procinfo_tid(e->pi.pid, i, e->slots[i].tid, sizeof(e->slots[i].tid));
 
 	e->cmd = rconn_new(loop, &opt->redis, "commands");
-	e->fetch = rconn_new(loop, &opt->redis, "fetch");
+	e->fetcher = fetch_new(e);
 	rconn_on_event(e->cmd, on_redis_event, e);
-	rconn_on_event(e->fetch, on_redis_event, e);
+	fetch_on_event(e->fetcher, on_redis_event, e);
 
 	ev_init(&e->stop_timer, on_stop_deadline);
 	e->stop_timer.data = e;
@@ -561,7 +576,9 @@ int engine_run(struct engine *e)
 		 *keys_namespace() ? ", namespace " : "", keys_namespace(), (int)e->opt->gen);
 	free(where);
 	rconn_start(e->cmd);
-	rconn_start(e->fetch);
+	recovery_register(e); /* queued first: before any fetch */
+	fetch_start(e->fetcher);
+	recovery_start(e);
 	heartbeat_start(e);
 	poller_start(e);
 	ev_run(e->loop, 0);
@@ -574,13 +591,13 @@ void engine_release(struct engine *e)
 	ev_timer_stop(e->loop, &e->stop_timer);
 	ev_timer_stop(e->loop, &e->beat_timer);
 	ev_timer_stop(e->loop, &e->poll_timer);
-	ev_timer_stop(e->loop, &e->fetch_timer);
+	recovery_halt(e);
 	ev_signal_stop(e->loop, &e->sig_term);
 	ev_signal_stop(e->loop, &e->sig_int);
 	ev_signal_stop(e->loop, &e->sig_tstp);
 	ev_signal_stop(e->loop, &e->sig_ttin);
 	ev_signal_stop(e->loop, &e->sig_hup);
-	rconn_free(e->fetch);
+	fetch_free(e->fetcher);
 	rconn_free(e->cmd);
 	pool_free(e->pool);
 	free(e->slots);

@@ -15,6 +15,7 @@
 #include "procinfo.h"
 #include "util.h"
 
+struct fetch;
 struct pool;
 struct rconn;
 struct winch_job;
@@ -44,7 +45,7 @@ struct engine {
 	int exit_code;
 
 	struct rconn *cmd;            /* acks, retries, heartbeat, poller */
-	struct rconn *fetch;          /* the blocking fetch */
+	struct fetch *fetcher;        /* reliable fetch, with a blocking connection per queue */
 	int redis_down;               /* an outage is under way (logged once) */
 	double down_since;
 
@@ -55,14 +56,14 @@ struct engine {
 	long processed;
 	long failed;
 
-	/* fetch */
-	int fetch_inflight;
-	ev_timer fetch_timer;         /* a pause after a fetch error */
 	/* heartbeat */
 	ev_timer beat_timer;
 	int beat_inflight;
 	long rtt_us;
 	char *info_json;              /* computed once */
+	char ttl[24];                 /* --heartbeat-ttl as text, for EXPIRE */
+	/* recovery of dead processes' in-progress lists */
+	ev_timer recovery_timer;
 	/* poller */
 	ev_timer poll_timer;
 	int poll_inflight;
@@ -115,17 +116,23 @@ void poller_halt(struct engine *e);
 
 /* outcome.c: the job's end, on the loop thread. They take ownership of job. */
 void outcome_apply(struct engine *e, struct winch_job *job);
+/*
+ * Every outcome of a fetched job removes it from this process's in-progress list in the
+ * same MULTI that records the outcome.
+ */
 /* Push raw back to the tail of its queue (RPUSH, original bytes). */
 void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, size_t len);
 /* A payload that cannot run at all: ZADD dead verbatim, with the dead set's trims. */
-void outcome_dead_raw(struct engine *e, const char *raw, size_t len);
+void outcome_dead_raw(struct engine *e, const char *queue, const char *raw, size_t len);
 /*
  * A job that failed before reaching a handler (unknown class, bad field): the retry path.
  * logged: the caller has already logged the job's end (one event, one line).
  */
 void outcome_fail_unrun(struct engine *e, struct winch_job *job, int logged);
-/* ZADD schedule <at> raw: a job for a process that knows its class. */
-void outcome_schedule_raw(struct engine *e, const char *raw, size_t len, double at);
+/* ZADD schedule <at> raw: a fetched job (from queue) for a process that knows its class, or
+ * a handler's scheduled push (queue NULL). */
+void outcome_schedule_raw(struct engine *e, const char *queue, const char *raw, size_t len,
+			  double at);
 /* LPUSH a new job made on a handler thread (SADD queues first). Takes queue and data. */
 void outcome_push(struct engine *e, char *queue, char *data, size_t len);
 

@@ -1,7 +1,19 @@
 /*
- * fetch: Sidekiq's BasicFetch on its own connection: one BRPOP at a time over the queues
- * in strict or weighted order, while a handler thread is idle. Quiet and stop unblock it
- * with CLIENT UNBLOCK; a job that still arrives goes straight back (engine_accept).
+ * fetch: reliable fetch over strict or weighted queues, blocking in Redis while they are
+ * empty.
+ *
+ * DESIGN: Redis's LMOVE/BLMOVE move a job atomically from a queue into a list, but BLMOVE
+ * waits on one source only. So fetching has two modes:
+ *   - scan: while a handler thread is idle, one script tries the queues in this fetch's order
+ *     (strict, or weighted as Sidekiq shuffles it) with LMOVE into the matching in-progress
+ *     list, and returns the first job found. While there is work, order holds exactly.
+ *   - block: when the scan finds every queue empty, each queue's own connection sends
+ *     BLMOVE <queue> <wip> with a 2 s timeout. The first job to arrive wakes the process at
+ *     once (no polling); the other BLMOVEs are cancelled with CLIENT UNBLOCK. A job that
+ *     still arrives on one of them while no thread is idle goes back to the front of its
+ *     queue in one step. When every BLMOVE has answered, the next fetch is a scan again.
+ * Idle boxes therefore cost Redis nothing but blocked connections, and a job pushed to an
+ * idle box is picked up within a round trip.
  */
 #include "config.h"
 
@@ -20,85 +32,272 @@
 
 #define FETCH_ERROR_PAUSE 1.0
 
+/* KEYS: queue1, wip1, queue2, wip2, ... in this fetch's order. Returns {index, job} or nil. */
+static const char scan_script[] =
+	"for i = 1, #KEYS, 2 do "
+	"local job = redis.call('lmove', KEYS[i], KEYS[i + 1], 'right', 'left') "
+	"if job then return {(i + 1) / 2, job} end "
+	"end return false";
+
+struct fetch_queue {
+	struct fetch *f;
+	int index;           /* into the options' queue list */
+	char *qkey;          /* queue:<q> */
+	char *wipkey;        /* winch:wip:<identity>:<q> */
+	struct rconn *conn;  /* for this queue's BLMOVE */
+	int blocking;        /* a BLMOVE is in flight */
+};
+
+struct fetch {
+	struct engine *e;
+	struct fetch_queue *q;
+	int n;
+	int scanning;        /* a scan is in flight */
+	int n_blocking;      /* BLMOVEs in flight */
+	ev_timer pause;      /* after an error: never spin */
+};
+
+static const char *queue_name(const struct fetch *f, int i)
+{
+	return f->e->opt->queues.q[i].name;
+}
+
 static void on_pause_end(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
-	fetch_kick(w->data);
+	fetch_kick(((struct fetch *)w->data)->e);
 }
 
-static void on_brpop(struct rconn *rc, struct redisReply *r, void *priv)
+static void pause_after_error(struct fetch *f, const char *what, const char *err)
 {
-	struct engine *e = priv;
-	const char *name;
+	log_error("fetch: %s failed: %s; retrying in %.0f s", what, err, FETCH_ERROR_PAUSE);
+	ev_timer_stop(f->e->loop, &f->pause);
+	ev_timer_set(&f->pause, FETCH_ERROR_PAUSE, 0);
+	ev_timer_start(f->e->loop, &f->pause);
+}
+
+/* A fetched job: run it, or, with no idle thread (a second BLMOVE answered), give it back. */
+static void take(struct fetch *f, int qi, const char *raw, size_t len)
+{
+	struct engine *e = f->e;
+
+	if (e->state == ENGINE_RUNNING && pool_idle(e->pool) < 0)
+		outcome_requeue_raw(e, queue_name(f, qi), raw, len);
+	else
+		engine_accept(e, queue_name(f, qi), raw, len);
+}
+
+static void unblock_all(struct fetch *f)
+{
+	char id[32];
+	struct rcmd *c;
+	int i;
+
+	for (i = 0; i < f->n; i++) {
+		if (!f->q[i].blocking || rconn_client_id(f->q[i].conn) < 0)
+			continue;
+		snprintf(id, sizeof(id), "%lld", rconn_client_id(f->q[i].conn));
+		c = rcmd_new();
+		rcmd_args(c, "CLIENT", "UNBLOCK", id, NULL);
+		rconn_send(f->e->cmd, c, 0, 0, NULL, NULL);
+	}
+}
+
+static void on_blmove(struct rconn *rc, struct redisReply *r, void *priv)
+{
+	struct fetch_queue *fq = priv;
+	struct fetch *f = fq->f;
 
 	(void)rc;
-	e->fetch_inflight = 0;
-	if (r == NULL)
-		return; /* connection lost: the next RCONN_UP kicks the fetch again */
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
-		name = key_queue_name(r->element[0]->str);
-		engine_accept(e, name ? name : r->element[0]->str, r->element[1]->str,
-			      r->element[1]->len);
-	} else if (r->type == REDIS_REPLY_ERROR) {
-		/* e.g. WRONGTYPE: a queue key that is not a list. Pause, never spin. */
-		log_error("fetch failed: %s; retrying in %.0f s", r->str, FETCH_ERROR_PAUSE);
-		ev_timer_init(&e->fetch_timer, on_pause_end, FETCH_ERROR_PAUSE, 0);
-		e->fetch_timer.data = e;
-		ev_timer_start(e->loop, &e->fetch_timer);
-		return;
+	fq->blocking = 0;
+	f->n_blocking--;
+	if (r && r->type == REDIS_REPLY_STRING) {
+		take(f, fq->index, r->str, r->len);
+		unblock_all(f); /* back to scanning, in order, once they have all answered */
+	} else if (r && r->type == REDIS_REPLY_ERROR) {
+		pause_after_error(f, "BLMOVE", r->str);
 	}
-	engine_progress(e);
+	if (f->n_blocking == 0)
+		engine_progress(f->e);
 }
 
-void fetch_kick(struct engine *e)
+static void block(struct fetch *f)
+{
+	struct rcmd *c;
+	int i;
+
+	for (i = 0; i < f->n; i++) {
+		struct fetch_queue *fq = &f->q[i];
+
+		if (!rconn_is_up(fq->conn))
+			continue;
+		c = rcmd_new();
+		rcmd_args(c, "BLMOVE", fq->qkey, fq->wipkey, "RIGHT", "LEFT", FETCH_BLOCK_SECONDS,
+			  NULL);
+		fq->blocking = 1;
+		f->n_blocking++;
+		rconn_send(fq->conn, c, RCONN_BLOCKING, 3, on_blmove, fq);
+	}
+}
+
+static void on_scan(struct rconn *rc, struct redisReply *r, void *priv)
+{
+	struct fetch *f = priv;
+	long long qi;
+
+	(void)rc;
+	f->scanning = 0;
+	if (r == NULL)
+		return; /* the command connection is down: its RCONN_UP kicks again */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->type == REDIS_REPLY_STRING) {
+		qi = r->element[0]->integer - 1;
+		if (qi >= 0 && qi < f->n) {
+			take(f, (int)qi, r->element[1]->str, r->element[1]->len);
+			engine_progress(f->e);
+			return;
+		}
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		pause_after_error(f, "scan", r->str);
+		return;
+	}
+	if (f->e->state == ENGINE_RUNNING && pool_idle(f->e->pool) >= 0)
+		block(f); /* every queue empty: wait in Redis */
+}
+
+static void scan(struct fetch *f)
 {
 	const char *order[QUEUES_MAX];
 	const char **argv;
 	size_t *lens;
-	struct sbuf *keys;
 	struct rcmd *c;
-	int n, i;
+	char nkeys[16];
+	int n, i, k, argc;
 
-	if (e->state != ENGINE_RUNNING || e->fetch_inflight || !rconn_is_up(e->fetch) ||
-	    pool_idle(e->pool) < 0 || ev_is_active(&e->fetch_timer))
-		return;
-	n = queues_order(&e->opt->queues, order, rand_below);
-	argv = xcalloc((size_t)n + 2, sizeof(*argv));
-	lens = xcalloc((size_t)n + 2, sizeof(*lens));
-	keys = xcalloc((size_t)n, sizeof(*keys));
-	argv[0] = "BRPOP";
-	lens[0] = 5;
+	n = queues_order(&f->e->opt->queues, order, rand_below);
+	argv = xcalloc((size_t)(2 * n + 3), sizeof(*argv));
+	lens = xcalloc((size_t)(2 * n + 3), sizeof(*lens));
+	snprintf(nkeys, sizeof(nkeys), "%d", 2 * n);
+	argv[0] = "EVAL";
+	argv[1] = scan_script;
+	argv[2] = nkeys;
+	argc = 3;
 	for (i = 0; i < n; i++) {
-		sbuf_init(&keys[i]);
-		key_queue(&keys[i], order[i]);
-		argv[i + 1] = keys[i].buf;
-		lens[i + 1] = keys[i].len;
+		/* order[] holds the queues' own name pointers: find each one's index. */
+		for (k = 0; k < f->n && queue_name(f, k) != order[i]; k++)
+			;
+		if (k == f->n)
+			abort(); /* BUG: queues_order returned a name not in the list */
+		argv[argc++] = f->q[k].qkey;
+		argv[argc++] = f->q[k].wipkey;
 	}
-	argv[n + 1] = "2";
-	lens[n + 1] = 1;
+	for (i = 0; i < argc; i++)
+		lens[i] = strlen(argv[i]);
 	c = rcmd_new();
-	rcmd_argv(c, n + 2, argv, lens);
-	for (i = 0; i < n; i++)
-		sbuf_release(&keys[i]);
-	free(keys);
+	rcmd_argv(c, argc, argv, lens);
 	free(lens);
 	free(argv);
-	e->fetch_inflight = 1;
-	rconn_send(e->fetch, c, RCONN_BLOCKING, FETCH_BLOCK_SECONDS + 1, on_brpop, e);
+	f->scanning = 1;
+	rconn_send(f->e->cmd, c, 0, 0, on_scan, f);
+}
+
+void fetch_kick(struct engine *e)
+{
+	struct fetch *f = e->fetcher;
+
+	if (f == NULL || e->state != ENGINE_RUNNING || f->scanning || f->n_blocking > 0 ||
+	    pool_idle(e->pool) < 0 || ev_is_active(&f->pause) || !rconn_is_up(e->cmd))
+		return;
+	scan(f);
 }
 
 void fetch_halt(struct engine *e)
 {
-	char id[32];
-	struct rcmd *c;
+	struct fetch *f = e->fetcher;
 
-	ev_timer_stop(e->loop, &e->fetch_timer);
-	if (!e->fetch_inflight || rconn_client_id(e->fetch) < 0)
+	if (f == NULL)
 		return;
-	snprintf(id, sizeof(id), "%lld", rconn_client_id(e->fetch));
-	c = rcmd_new();
-	rcmd_args(c, "CLIENT", "UNBLOCK", id, NULL);
-	rconn_send(e->cmd, c, 0, 0, NULL, NULL);
+	ev_timer_stop(e->loop, &f->pause);
+	unblock_all(f);
+}
+
+static char *build_key(int wip, const char *identity, const char *queue)
+{
+	struct sbuf sb;
+
+	sbuf_init(&sb);
+	if (wip)
+		key_wip(&sb, identity, queue);
+	else
+		key_queue(&sb, queue);
+	return sbuf_detach(&sb, NULL);
+}
+
+struct fetch *fetch_new(struct engine *e)
+{
+	struct fetch *f = xcalloc(1, sizeof(*f));
+	int i;
+
+	f->e = e;
+	f->n = e->opt->queues.n;
+	f->q = xcalloc((size_t)f->n, sizeof(*f->q));
+	for (i = 0; i < f->n; i++) {
+		struct fetch_queue *fq = &f->q[i];
+		char *name = xasprintf("fetch %s", queue_name(f, i));
+
+		fq->f = f;
+		fq->index = i;
+		fq->qkey = build_key(0, NULL, queue_name(f, i));
+		fq->wipkey = build_key(1, e->pi.identity, queue_name(f, i));
+		fq->conn = rconn_new(e->loop, &e->opt->redis, name);
+		free(name);
+	}
+	ev_init(&f->pause, on_pause_end);
+	f->pause.data = f;
+	return f;
+}
+
+void fetch_start(struct fetch *f)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++)
+		rconn_start(f->q[i].conn);
+}
+
+void fetch_on_event(struct fetch *f, rconn_event_fn fn, void *priv)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++)
+		rconn_on_event(f->q[i].conn, fn, priv);
+}
+
+int fetch_owns(const struct fetch *f, const struct rconn *rc)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->q[i].conn == rc)
+			return 1;
+	return 0;
+}
+
+void fetch_free(struct fetch *f)
+{
+	int i;
+
+	if (f == NULL)
+		return;
+	ev_timer_stop(f->e->loop, &f->pause);
+	for (i = 0; i < f->n; i++) {
+		rconn_free(f->q[i].conn);
+		free(f->q[i].qkey);
+		free(f->q[i].wipkey);
+	}
+	free(f->q);
+	free(f);
 }

@@ -119,7 +119,7 @@ static void add_work(struct engine *e, struct rcmd *c, const char *key)
 		lens[i] = strlen(argv[i]);
 	if (argc > 2) {
 		rcmd_argv(c, argc, argv, lens);
-		rcmd_args(c, "EXPIRE", key, HEARTBEAT_TTL, NULL);
+		rcmd_args(c, "EXPIRE", key, e->ttl, NULL);
 	}
 	for (i = 0; i < n; i++)
 		sbuf_release(&vals[i]);
@@ -205,7 +205,7 @@ static void send_beat(struct engine *e)
 	rcmd_args(c, "HSET", id.buf, "info", e->info_json, "busy", busy, "beat", beat.buf,
 		  "rtt_us", rtt, "quiet", e->state == ENGINE_RUNNING ? "false" : "true", "rss",
 		  rss, "concurrency", conc, NULL);
-	rcmd_args(c, "EXPIRE", id.buf, HEARTBEAT_TTL, NULL);
+	rcmd_args(c, "EXPIRE", id.buf, e->ttl, NULL);
 	rcmd_args(c, "RPOP", sigs.buf, NULL);
 	rconn_send(e->cmd, c, 0, 0, on_beat, e);
 	sbuf_release(&id);

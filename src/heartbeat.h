@@ -4,7 +4,6 @@
 
 #include "engine.h"
 
-#define HEARTBEAT_TTL "60"
 #define STATS_DAILY_TTL "157680000" /* 5 years */
 
 #endif

@@ -24,6 +24,9 @@ enum long_only_opts {
 	OPT_LABEL,
 	OPT_BEAT_INTERVAL,
 	OPT_HANDLERS,
+	OPT_MAX_RECOVERIES,
+	OPT_HEARTBEAT_TTL,
+	OPT_RECOVERY_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +54,9 @@ static const struct option long_opts[] = {
 	{"beat-interval", required_argument, NULL, OPT_BEAT_INTERVAL},
 	{"module", required_argument, NULL, 'M'},
 	{"handlers", required_argument, NULL, OPT_HANDLERS},
+	{"max-recoveries", required_argument, NULL, OPT_MAX_RECOVERIES},
+	{"heartbeat-ttl", required_argument, NULL, OPT_HEARTBEAT_TTL},
+	{"recovery-interval", required_argument, NULL, OPT_RECOVERY_INTERVAL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -77,6 +83,11 @@ static const char usage_text[] =
 	"                           reported version, retry jitter\n"
 	"  --poll-interval SECONDS  average scheduled poll interval (default 5)\n"
 	"  --beat-interval SECONDS  heartbeat interval (default 5)\n"
+	"  --heartbeat-ttl SECONDS  how long the process hash outlives its last beat; a dead\n"
+	"                           process's jobs are recovered after it (default 60, as\n"
+	"                           Sidekiq; at least 3 beat intervals)\n"
+	"  --recovery-interval SECONDS\n"
+	"                           time between looks for dead processes' jobs (default 30)\n"
 	"  --log-format text|json   log line format (default text)\n"
 	"  --logfile PATH           log to PATH instead of stderr (SIGHUP reopens it)\n"
 	"  --namespace NS           redis-namespace key prefix of a Sidekiq 6 app\n"
@@ -87,6 +98,8 @@ static const char usage_text[] =
 	"  --label LABEL            a process label shown in the Web UI; repeatable\n"
 	"  --max-retries N          retries for `retry: true` (default 25)\n"
 	"  --dead-max-jobs N        dead set size cap (default 10000)\n"
+	"  --max-recoveries N       a job found running in more than N dead processes goes to\n"
+	"                           the dead set as a poison pill (default 3)\n"
 	"  --dead-timeout SECONDS   dead set age cap (default 15552000, 180 days)\n"
 	"  --max-payload BYTES      largest payload run (default 16777216)\n"
 	"  --max-depth N            deepest JSON nesting run (default 128)\n"
@@ -116,6 +129,9 @@ void options_init(struct options *cfg)
 	cfg->limits.max_bytes = PAYLOAD_DEFAULT_MAX_BYTES;
 	cfg->limits.max_depth = PAYLOAD_DEFAULT_MAX_DEPTH;
 	cfg->max_retries = 25;
+	cfg->max_recoveries = 3;
+	cfg->heartbeat_ttl = 60;
+	cfg->recovery_interval = 30;
 	cfg->dead_max_jobs = 10000;
 	cfg->dead_timeout = 180L * 24 * 3600;
 	cfg->beat_interval = 5;
@@ -260,6 +276,21 @@ static enum options_action apply(struct options *cfg, int c, const char *val, co
 			return bad(err, flag, "'%s' is not a number from 0 to 1000000", val);
 		cfg->max_retries = (int)n;
 		break;
+	case OPT_MAX_RECOVERIES:
+		if (opt_long(val, 0, 1000, &n) < 0)
+			return bad(err, flag, "'%s' is not a number from 0 to 1000", val);
+		cfg->max_recoveries = (int)n;
+		break;
+	case OPT_HEARTBEAT_TTL:
+		if (opt_long(val, 2, 3600, &n) < 0)
+			return bad(err, flag, "'%s' is not a number of seconds from 2 to 3600", val);
+		cfg->heartbeat_ttl = n;
+		break;
+	case OPT_RECOVERY_INTERVAL:
+		if (parse_double(val, 0.1, 3600, &d) < 0)
+			return bad(err, flag, "'%s' is not a number of seconds from 0.1 to 3600", val);
+		cfg->recovery_interval = d;
+		break;
 	case OPT_DEAD_MAX_JOBS:
 		if (opt_long(val, 1, 100000000, &n) < 0)
 			return bad(err, flag, "'%s' is not a number from 1 to 100000000", val);
@@ -367,5 +398,11 @@ enum options_action options_parse(struct options *cfg, int argc, char **argv, FI
 	if (cfg->queues.n == 0 && queues_add(&cfg->queues, "default", NULL, 0) < 0)
 		return OPTIONS_EXIT_BAD;
 	queues_finish(&cfg->queues);
+	if ((double)cfg->heartbeat_ttl < 3 * cfg->beat_interval) {
+		fprintf(err, "winch: --heartbeat-ttl: %ld s is less than 3 beats of %.1f s: a live "
+			     "process would look dead\n",
+			cfg->heartbeat_ttl, cfg->beat_interval);
+		return OPTIONS_EXIT_BAD;
+	}
 	return OPTIONS_RUN;
 }

@@ -48,6 +48,9 @@ struct options {
 	double unknown_class_delay; /* seconds ahead when requeued */
 	struct payload_limits limits;
 	int max_retries;
+	int max_recoveries;     /* a job recovered from dead processes more often is a poison pill */
+	long heartbeat_ttl;     /* seconds the <identity> hash lives after a beat (Sidekiq: 60) */
+	double recovery_interval; /* seconds between recovery rounds */
 	long dead_max_jobs;
 	long dead_timeout;
 	double beat_interval;   /* seconds between heartbeats */

@@ -63,8 +63,35 @@ static void add_dead_trims(struct engine *e, struct rcmd *c, const char *dead, d
 	rcmd_args(c, "ZREMRANGEBYRANK", dead, "0", rank, NULL);
 }
 
+/* Append the ack of a fetched job: LREM it from this process's in-progress list. */
+static void add_ack(struct engine *e, struct rcmd *c, const char *queue, const char *raw,
+		    size_t len)
+{
+	struct sbuf wip;
+	const char *argv[4];
+	size_t lens[4];
+
+	sbuf_init(&wip);
+	key_wip(&wip, e->pi.identity, queue);
+	argv[0] = "LREM";
+	argv[1] = wip.buf;
+	argv[2] = "-1"; /* from the tail: the oldest fetches sit there */
+	argv[3] = raw;
+	lens[0] = 4;
+	lens[1] = wip.len;
+	lens[2] = 2;
+	lens[3] = len;
+	rcmd_argv(c, 4, argv, lens);
+	sbuf_release(&wip);
+}
+
+/*
+ * ZADD member to set (plus the dead set's trims), in the same MULTI as the ack of the fetched
+ * job it came from (from_queue/from_raw), if any.
+ */
 static void send_zadd(struct engine *e, const char *set, double score, const char *member,
-		      size_t len, int dead)
+		      size_t len, int dead, const char *from_queue, const char *from_raw,
+		      size_t from_len)
 {
 	struct rcmd *c = rcmd_new();
 	char *key = key_dup(set);
@@ -82,8 +109,10 @@ static void send_zadd(struct engine *e, const char *set, double score, const cha
 	lens[1] = strlen(key);
 	lens[2] = sc.len;
 	lens[3] = len;
-	if (dead)
+	if (dead || from_queue)
 		rcmd_multi(c);
+	if (from_queue)
+		add_ack(e, c, from_queue, from_raw, from_len);
 	rcmd_argv(c, 4, argv, lens);
 	if (dead)
 		add_dead_trims(e, c, key, score);
@@ -92,26 +121,60 @@ static void send_zadd(struct engine *e, const char *set, double score, const cha
 	free(key);
 }
 
-void outcome_dead_raw(struct engine *e, const char *raw, size_t len)
+void outcome_dead_raw(struct engine *e, const char *queue, const char *raw, size_t len)
 {
-	send_zadd(e, "dead", time_real(), raw, len, 1);
+	send_zadd(e, "dead", time_real(), raw, len, 1, queue, raw, len);
 }
 
-void outcome_schedule_raw(struct engine *e, const char *raw, size_t len, double at)
+void outcome_schedule_raw(struct engine *e, const char *queue, const char *raw, size_t len,
+			  double at)
 {
-	send_zadd(e, "schedule", at, raw, len, 0);
+	send_zadd(e, "schedule", at, raw, len, 0, queue, raw, len);
 }
+
+/*
+ * KEYS: wip, queue. ARGV: job. Pushed back only if it was still in the list: sent again after
+ * a reconnect (RCONN_PERSIST), or raced by a recovery, it is not pushed twice.
+ */
+static const char requeue_script[] =
+	"if redis.call('lrem', KEYS[1], -1, ARGV[1]) > 0 then "
+	"redis.call('rpush', KEYS[2], ARGV[1]) return 1 end return 0";
 
 void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, size_t len)
 {
 	struct rcmd *c = rcmd_new();
-	struct sbuf key;
+	struct sbuf key, wip;
+	const char *argv[6];
+	size_t lens[6];
 
 	sbuf_init(&key);
+	sbuf_init(&wip);
 	key_queue(&key, queue);
-	rcmd_key_value(c, "RPUSH", key.buf, raw, len);
+	key_wip(&wip, e->pi.identity, queue);
+	argv[0] = "EVAL";
+	argv[1] = requeue_script;
+	argv[2] = "2";
+	argv[3] = wip.buf;
+	argv[4] = key.buf;
+	argv[5] = raw;
+	lens[0] = 4;
+	lens[1] = sizeof(requeue_script) - 1;
+	lens[2] = 1;
+	lens[3] = wip.len;
+	lens[4] = key.len;
+	lens[5] = len;
+	rcmd_argv(c, 6, argv, lens);
 	send_outcome(e, c, "requeue");
 	sbuf_release(&key);
+	sbuf_release(&wip);
+}
+
+static void outcome_ack(struct engine *e, const char *queue, const char *raw, size_t len)
+{
+	struct rcmd *c = rcmd_new();
+
+	add_ack(e, c, queue, raw, len);
+	send_outcome(e, c, "ack");
 }
 
 void outcome_push(struct engine *e, char *queue, char *data, size_t len)
@@ -145,26 +208,29 @@ static void write_failure(struct engine *e, struct winch_job *job, int logged)
 	if (!job->outcome_ready && job_decide_failure(job, 0) < 0) {
 		log_error("job '%s': cannot build its retry payload; moved to the dead set verbatim",
 			  jid);
-		outcome_dead_raw(e, job->p.raw, job->p.raw_len);
+		outcome_dead_raw(e, job->queue, job->p.raw, job->p.raw_len);
 		return;
 	}
 	switch (out->action) {
 	case RETRY_ACTION_RETRY:
 		log_debug("job '%s': retry %d scheduled in %.0f s", jid, out->count,
 			  out->score - time_real());
-		send_zadd(e, "retry", out->score, out->json.buf, out->json.len, 0);
+		send_zadd(e, "retry", out->score, out->json.buf, out->json.len, 0, job->queue,
+			  job->p.raw, job->p.raw_len);
 		break;
 	case RETRY_ACTION_DEAD:
 		if (!logged)
 			log_warn("job '%s' (%s): no retries left after %d; moved to the dead set",
 				 jid, cls, out->count);
-		send_zadd(e, "dead", out->score, out->json.buf, out->json.len, 1);
+		send_zadd(e, "dead", out->score, out->json.buf, out->json.len, 1, job->queue,
+			  job->p.raw, job->p.raw_len);
 		break;
 	case RETRY_ACTION_DISCARD:
 		log_warn("job '%s' (%s) failed and is discarded, as its options say (%s)", jid, cls,
 			 job->p.retry == PAYLOAD_RETRY_NONE ? "retry: false"
 			 : job->p.dead == 0		    ? "dead: false"
 							    : "its class callback");
+		outcome_ack(e, job->queue, job->p.raw, job->p.raw_len);
 		break;
 	}
 }
@@ -182,6 +248,7 @@ void outcome_apply(struct engine *e, struct winch_job *job)
 	switch (job->result) {
 	case WINCH_OK:
 		e->processed++;
+		outcome_ack(e, job->queue, job->p.raw, job->p.raw_len);
 		break;
 	case WINCH_FAIL:
 		e->processed++;

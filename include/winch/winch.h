@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <winch/client.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -36,7 +38,9 @@ enum winch_result {
 	WINCH_OK = 0,      /* success: acknowledged, counted as processed */
 	WINCH_FAIL = 1,    /* failure: the job's retry rules apply; counted as processed and failed */
 	WINCH_REQUEUE = 2, /* the process is stopping (winch_job_stopping) and the handler ended
-			    * early: the job goes back to its queue unchanged, counted as neither */
+			    * early: the job goes back to its queue unchanged, counted as neither.
+			    * Returned while the process is not stopping, it counts as a failure
+			    * (Winch::BadResult): to try again later, fail. */
 };
 
 typedef enum winch_result (*winch_handler_fn)(struct winch_job *job);
@@ -122,7 +126,11 @@ int winch_job_retry_count(const struct winch_job *job);
 /* created_at / enqueued_at in float epoch seconds, whatever unit the producer wrote; 0 if absent. */
 double winch_job_created_at(const struct winch_job *job);
 double winch_job_enqueued_at(const struct winch_job *job);
-/* ActiveJob jobs: the job_id (UUID), executions and locale; NULL / -1 for other jobs. */
+/*
+ * ActiveJob jobs: the job_id (UUID), executions and locale as the payload stores them; NULL /
+ * -1 for other jobs. executions is 0 on a first run: Rails' `executions` inside perform is
+ * this value + 1.
+ */
 const char *winch_job_aj_job_id(const struct winch_job *job);
 long winch_job_aj_executions(const struct winch_job *job);
 const char *winch_job_aj_locale(const struct winch_job *job);
@@ -138,21 +146,24 @@ void winch_job_set_error(struct winch_job *job, const char *error_class, const c
 /* Add one backtrace line, stored when the job's `backtrace` option asks for it. */
 void winch_job_add_backtrace(struct winch_job *job, const char *line);
 
-/* A job to enqueue, as the Ruby client writes it (SIDEKIQ-PROTOCOL.md §3). */
+/*
+ * A job to enqueue, as the Ruby client writes it (SIDEKIQ-PROTOCOL.md §3). Its options
+ * (retry, backtrace, at/in to schedule it, extra payload members) are the C client's
+ * struct winch_push_options (<winch/client.h>): one description of a push for both.
+ */
 struct winch_push {
-	const char *class_name; /* required */
-	const char *queue;      /* NULL: "default" */
-	const char *args_json;  /* a JSON array, kept byte for byte; NULL: [] */
-	double at;              /* epoch seconds to run at (the schedule set); 0: now */
-	const char *extra_json; /* NULL, or a JSON object whose members are added to the
-				 * payload, e.g. "{\"retry\":3,\"backtrace\":true}" */
+	const char *class_name;                   /* required */
+	const char *queue;                        /* NULL: "default" */
+	const char *args_json;                    /* a JSON array, kept byte for byte; NULL: [] */
+	const struct winch_push_options *options; /* NULL: the Ruby client's defaults */
 };
 
 /*
  * Enqueue one job (fresh jid, created_at, enqueued_at unless scheduled, "retry":true unless
- * extra_json says otherwise). The push is sent when called, not when this job ends.
- * jid_out (25 bytes) receives the jid if not NULL. Returns 0, or -1 if an argument is not
- * valid (class missing, args not an array, extra not an object).
+ * the options say otherwise). The push is sent when called, not when this job ends.
+ * jid_out (25 bytes) receives the jid if not NULL. Returns 0, or -1 if the push is not valid
+ * (as winch_client_push checks it: class missing, args not an array, extra members not an
+ * object or naming a member the client writes); the reason is logged with the job.
  */
 int winch_job_push(struct winch_job *job, const struct winch_push *push, char *jid_out);
 /* Enqueue n jobs; jids_out (n * 25 bytes) if not NULL. All or none: -1 if any is invalid. */

@@ -39,8 +39,10 @@ module Integration
   class RedisServer
     attr_reader :port, :pid
 
-    def initialize(port = Harness.free_port)
+    # extra: more redis-server arguments, after the defaults (later ones win), e.g. AOF.
+    def initialize(port = Harness.free_port, extra: [])
       @port = port
+      @extra = extra
       @dir = File.join(Harness.tmpdir, "redis-#{port}")
       FileUtils.mkdir_p(@dir)
       @pid = nil
@@ -62,13 +64,13 @@ module Integration
       raise Harness::Error, "redis on #{@port} already started" if @pid
       pid = Process.spawn(ENV.fetch("REDIS_SERVER", "redis-server"),
         "--save", "", "--appendonly", "no", "--port", @port.to_s, "--bind", "127.0.0.1",
-        "--daemonize", "no", "--dir", @dir,
+        "--daemonize", "no", "--dir", @dir, *@extra,
         out: [File.join(@dir, "redis.log"), "a"], err: [:child, :out], chdir: @dir)
       ok = Harness.wait_until(timeout) {
         break nil if Process.waitpid(pid, Process::WNOHANG)
         begin
           Redis.new(url: url, timeout: 0.5).ping == "PONG"
-        rescue Redis::BaseConnectionError
+        rescue Redis::BaseConnectionError, Redis::CommandError # LOADING an AOF
           false
         end
       }
@@ -135,8 +137,8 @@ module Integration
     end
 
     # A redis-server for this test alone (stopped in teardown). start: false leaves it down.
-    def redis_server(start: true)
-      server = RedisServer.new
+    def redis_server(start: true, extra: [])
+      server = RedisServer.new(extra: extra)
       @servers << server
       server.start if start
       server

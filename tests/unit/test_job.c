@@ -71,6 +71,12 @@ static enum winch_result failing(struct winch_job *job)
 	return WINCH_FAIL;
 }
 
+static enum winch_result requeueing(struct winch_job *job)
+{
+	(void)job;
+	return WINCH_REQUEUE;
+}
+
 static struct winch_class_options opts;
 static const struct winch_handler_def defs[] = {{"Test::Job", failing, &opts}, {NULL, NULL, NULL}};
 
@@ -124,9 +130,14 @@ static int teardown(void **state)
 static void test_push_with_extra_and_at(void **state)
 {
 	struct winch_job *j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
-	struct winch_push now = {"Reply", "replies", "[1,123456789012345678901234567890]", 0,
-				 "{\"retry\":3,\"tags\":[\"x\"]}"};
-	struct winch_push later = {"Later", NULL, NULL, time_real() + 60, NULL};
+	struct winch_push_options now_opt = {WINCH_CLIENT_RETRY_COUNT, 3, 0, 0, 0,
+					     "{\"tags\":[\"x\"]}"};
+	struct winch_push_options later_opt = {WINCH_CLIENT_RETRY_TRUE, 0, 0, 0, 60, NULL};
+	struct winch_push_options bad_opt = {WINCH_CLIENT_RETRY_TRUE, 0, 0, 0, 0,
+					     "{\"jid\":\"mine\"}"};
+	struct winch_push now = {"Reply", "replies", "[1,123456789012345678901234567890]", &now_opt};
+	struct winch_push later = {"Later", NULL, NULL, &later_opt};
+	struct winch_push bad = {"Reply", NULL, NULL, &bad_opt};
 	struct jsonraw_span v;
 	char jid[25];
 
@@ -148,6 +159,9 @@ static void test_push_with_extra_and_at(void **state)
 	assert_true(pushes[1].at > time_real() + 50);
 	assert_non_null(strstr(pushes[1].data, "\"args\":[]"));
 	assert_int_equal(jsonraw_find(pushes[1].data, strlen(pushes[1].data), "enqueued_at", &v), 0);
+	/* extra members may not replace what the client writes (the jid it reports) */
+	assert_int_equal(winch_job_push(j, &bad, NULL), -1);
+	assert_int_equal(npushes, 2);
 	job_free(j);
 }
 
@@ -155,9 +169,9 @@ static void test_bulk_is_all_or_none(void **state)
 {
 	struct winch_job *j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
 	struct winch_push p[3] = {
-		{"A", "q", "[1]", 0, NULL},
-		{"B", "q", "{\"not\":\"an array\"}", 0, NULL},
-		{"C", "q", "[3]", 0, NULL},
+		{"A", "q", "[1]", NULL},
+		{"B", "q", "{\"not\":\"an array\"}", NULL},
+		{"C", "q", "[3]", NULL},
 	};
 	char jids[3 * 25];
 
@@ -247,6 +261,29 @@ static void test_accessors(void **state)
 	job_free(j);
 }
 
+/* WINCH_REQUEUE is for a stopping process; otherwise the same process would fetch it again. */
+static void test_requeue_only_when_stopping(void **state)
+{
+	struct winch_job *j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
+	int stopping = 0;
+
+	(void)state;
+	j->fn = requeueing;
+	j->stopping = &stopping;
+	job_execute(j);
+	assert_int_equal(j->result, WINCH_FAIL);
+	assert_string_equal(j->error_class, "Winch::BadResult");
+	job_free(j);
+	j = make_job("{\"class\":\"Test::Job\",\"args\":[],\"jid\":\"a\"}");
+	stopping = 1;
+	j->fn = requeueing;
+	j->stopping = &stopping;
+	job_execute(j);
+	assert_int_equal(j->result, WINCH_REQUEUE);
+	assert_int_equal(j->outcome_ready, 0);
+	job_free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_follows_retry_in, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhausted_may_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_requeue_only_when_stopping, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
