@@ -20,6 +20,7 @@
 #include "keys.h"
 #include "log.h"
 #include "pool.h"
+#include "push.h"
 #include "rconn.h"
 #include "registry.h"
 #include "banned.h"
@@ -532,6 +533,7 @@ int engine_init(struct engine *e, struct ev_loop *loop, struct options *opt)
 	e->opt = opt;
 	sbuf_init(&e->warned);
 	keys_set_namespace(opt->namespace);
+	push_set_max_depth(opt->limits.max_depth); /* handlers push what the process runs */
 	procinfo_init_identity(&e->pi);
 	e->pi.started_at = time_real();
 	e->pi.tag = opt->tag;

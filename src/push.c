@@ -10,6 +10,13 @@
 #include "push.h"
 #include "banned.h"
 
+static int push_max_depth = PUSH_MAX_DEPTH;
+
+void push_set_max_depth(int depth)
+{
+	push_max_depth = depth > 0 ? depth : PUSH_MAX_DEPTH;
+}
+
 /* Members the client writes itself: extra_json may not name them. */
 static const char *const own_members[] = {
 	"class", "args", "queue", "jid", "retry", "backtrace", "created_at", "enqueued_at", "at",
@@ -79,7 +86,7 @@ static int check_args(const char *args_json, char *err, size_t errlen)
 		return 0;
 	a = trimmed(args_json, &len);
 	shorten(args_json, shown, sizeof(shown));
-	if (jsonraw_validate(a, len, PUSH_MAX_DEPTH, why, sizeof(why)) < 0) {
+	if (jsonraw_validate(a, len, push_max_depth, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "args: '%s' is not JSON (%s)", shown, why);
 		return -1;
 	}
@@ -100,7 +107,7 @@ static int check_extra(const char *extra, char *err, size_t errlen)
 		return 0;
 	e = trimmed(extra, &len);
 	shorten(extra, shown, sizeof(shown));
-	if (jsonraw_validate(e, len, PUSH_MAX_DEPTH, why, sizeof(why)) < 0) {
+	if (jsonraw_validate(e, len, push_max_depth, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "extra: '%s' is not JSON (%s)", shown, why);
 		return -1;
 	}

@@ -14,6 +14,12 @@
 #define PUSH_MAX_DEPTH 128
 
 /*
+ * The deepest JSON nesting a push may carry (default PUSH_MAX_DEPTH). winch sets its
+ * --max-depth at start, so a handler can push what the process runs. Call before any push.
+ */
+void push_set_max_depth(int depth);
+
+/*
  * When a job with options opt (NULL: defaults) runs, as perform_at/perform_in decide it:
  * the epoch time it is scheduled for, or 0 when it runs now (no time given, or a time not
  * after now). at_override > 0 replaces opt's at and in (push_bulk's per-job times).
