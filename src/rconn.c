@@ -80,6 +80,7 @@ struct rconn {
 	rconn_event_fn event_fn;
 	void *event_priv;
 	int in_read;        /* inside read processing: defer closing */
+	int stop_pending;   /* rconn_stop() from a reply callback: done after the read loop */
 	int close_pending;
 	char close_why[160];
 };
@@ -500,6 +501,12 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		handle_reply(rc, reply);
 	}
 	rc->in_read = 0;
+	if (rc->stop_pending) {
+		rc->stop_pending = 0;
+		rc->close_pending = 0;
+		rconn_stop(rc);
+		return;
+	}
 	if (rc->close_pending) {
 		rc->close_pending = 0;
 		rconn_close(rc, rc->close_why);
@@ -766,6 +773,12 @@ void rconn_start(struct rconn *rc)
 
 void rconn_stop(struct rconn *rc)
 {
+	if (rc->in_read) {
+		/* From a reply callback: the reader is still in use. Stop once it is done. */
+		rc->stop_pending = 1;
+		rc->close_pending = 1;
+		return;
+	}
 	rc->state = RCONN_IDLE;
 	drop_socket(rc, 1);
 	/* Entries never sent fail too. */
@@ -782,6 +795,8 @@ void rconn_free(struct rconn *rc)
 {
 	if (rc == NULL)
 		return;
+	if (rc->in_read)
+		abort(); /* BUG: freed from its own reply callback; use rconn_stop there */
 	rconn_stop(rc);
 	sbuf_release(&rc->out);
 	free(rc->name);

@@ -41,13 +41,15 @@ enum rconn_flags {
 
 /* url is borrowed and must outlive the connection; name is copied (for log lines). */
 struct rconn *rconn_new(struct ev_loop *loop, const struct redis_url *url, const char *name);
+/* Never from one of its own reply callbacks (rconn_stop there, free later). */
 void rconn_free(struct rconn *rc);
 void rconn_on_event(struct rconn *rc, rconn_event_fn fn, void *priv);
 /* Seconds a reply may take before the connection is replaced (default 10). */
 void rconn_set_timeout(struct rconn *rc, double seconds);
 /* Begin connecting (and reconnecting whenever the connection drops). */
 void rconn_start(struct rconn *rc);
-/* Close and stop reconnecting; queued commands fail with NULL. */
+/* Close and stop reconnecting; queued commands fail with NULL. From a reply callback, this
+ * happens once the replies already read are handled. */
 void rconn_stop(struct rconn *rc);
 int rconn_is_up(const struct rconn *rc);
 const char *rconn_name(const struct rconn *rc);
