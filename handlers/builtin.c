@@ -75,8 +75,14 @@ static enum winch_result fail_perform(struct winch_job *job)
 	struct json_object *args = winch_job_args(job);
 	struct json_object *cls = json_object_array_get_idx(args, 0);
 	struct json_object *msg = json_object_array_get_idx(args, 1);
+	size_t n = json_object_array_length(args);
 	char line[96];
 
+	if (n != 2) {
+		/* As Ruby's perform(error_class, message) called with the wrong arity. */
+		snprintf(line, sizeof(line), "wrong number of arguments (given %zu, expected 2)", n);
+		return arg_error(job, line);
+	}
 	winch_job_set_error(job,
 			    cls && json_object_is_type(cls, json_type_string)
 				    ? json_object_get_string(cls)
