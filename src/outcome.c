@@ -144,26 +144,20 @@ void outcome_requeue_raw(struct engine *e, const char *queue, const char *raw, s
 {
 	struct rcmd *c = rcmd_new();
 	struct sbuf key, wip;
-	const char *argv[6];
-	size_t lens[6];
+	const char *kv[3];
+	size_t kvlen[3];
 
 	sbuf_init(&key);
 	sbuf_init(&wip);
 	key_queue(&key, queue);
 	key_wip(&wip, e->pi.identity, queue);
-	argv[0] = "EVAL";
-	argv[1] = requeue_script;
-	argv[2] = "2";
-	argv[3] = wip.buf;
-	argv[4] = key.buf;
-	argv[5] = raw;
-	lens[0] = 4;
-	lens[1] = sizeof(requeue_script) - 1;
-	lens[2] = 1;
-	lens[3] = wip.len;
-	lens[4] = key.len;
-	lens[5] = len;
-	rcmd_argv(c, 6, argv, lens);
+	kv[0] = wip.buf;
+	kv[1] = key.buf;
+	kv[2] = raw;
+	kvlen[0] = wip.len;
+	kvlen[1] = key.len;
+	kvlen[2] = len;
+	rcmd_eval(c, requeue_script, 2, kv, kvlen, 3);
 	send_outcome(e, c, "requeue");
 	sbuf_release(&key);
 	sbuf_release(&wip);

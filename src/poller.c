@@ -85,28 +85,11 @@ static void on_moved(struct rconn *rc, struct redisReply *r, void *priv)
 static void send_script(struct engine *e, const char *script, int nkeys, const char **kv,
 			const size_t *kvlen, int nkv, struct poll_round *pr)
 {
-	const char *argv[12];
-	size_t lens[12];
-	char nk[8];
-	int i;
+	struct rcmd *c = rcmd_new();
 
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	argv[0] = "EVAL";
-	argv[1] = script;
-	argv[2] = nk;
-	for (i = 0; i < 3; i++)
-		lens[i] = strlen(argv[i]);
-	for (i = 0; i < nkv; i++) {
-		argv[3 + i] = kv[i];
-		lens[3 + i] = kvlen ? kvlen[i] : strlen(kv[i]);
-	}
-	{
-		struct rcmd *c = rcmd_new();
-
-		rcmd_argv(c, 3 + nkv, argv, lens);
-		pr->pending++;
-		rconn_send(e->cmd, c, 0, 0, on_moved, pr);
-	}
+	rcmd_eval(c, script, nkeys, kv, kvlen, nkv);
+	pr->pending++;
+	rconn_send(e->cmd, c, 0, 0, on_moved, pr);
 }
 
 static void move_member(struct engine *e, struct poll_round *pr, const char *setkey,
@@ -219,14 +202,9 @@ static void poll_set(struct engine *e, int set)
 	kv[1] = now.buf;
 	kv[2] = POLLER_BATCH;
 	{
-		const char *argv[6] = {"EVAL", due_script, "1", kv[0], kv[1], kv[2]};
-		size_t lens[6];
 		struct rcmd *c = rcmd_new();
-		int i;
 
-		for (i = 0; i < 6; i++)
-			lens[i] = strlen(argv[i]);
-		rcmd_argv(c, 6, argv, lens);
+		rcmd_eval(c, due_script, 1, kv, NULL, 3);
 		rconn_send(e->cmd, c, 0, 0, on_due, pr);
 	}
 	sbuf_release(&now);

@@ -150,6 +150,29 @@ void rcmd_key_value(struct rcmd *c, const char *cmd, const char *key, const char
 	rcmd_argv(c, 3, argv, lens);
 }
 
+void rcmd_eval(struct rcmd *c, const char *script, int nkeys, const char *const *kv,
+	       const size_t *kvlen, int n)
+{
+	const char **argv = xcalloc((size_t)n + 3, sizeof(*argv));
+	size_t *lens = xcalloc((size_t)n + 3, sizeof(*lens));
+	char nk[16];
+	int i;
+
+	snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[0] = "EVAL";
+	argv[1] = script;
+	argv[2] = nk;
+	for (i = 0; i < 3; i++)
+		lens[i] = strlen(argv[i]);
+	for (i = 0; i < n; i++) {
+		argv[3 + i] = kv[i];
+		lens[3 + i] = kvlen ? kvlen[i] : strlen(kv[i]);
+	}
+	rcmd_argv(c, n + 3, argv, lens);
+	free(lens);
+	free(argv);
+}
+
 size_t rcmd_count(const struct rcmd *c)
 {
 	return c->n;

@@ -73,6 +73,12 @@ void rcmd_args(struct rcmd *c, const char *first, ...) __attribute__((sentinel))
 /* Append `cmd key value` where value is binary (len bytes): RPUSH, LPUSH, ... */
 void rcmd_key_value(struct rcmd *c, const char *cmd, const char *key, const char *value,
 		    size_t len);
+/*
+ * Append `EVAL script nkeys kv...`: the n values kv[0..n) are the keys, then the arguments;
+ * kvlen gives their lengths (binary values), or NULL when all are C strings.
+ */
+void rcmd_eval(struct rcmd *c, const char *script, int nkeys, const char *const *kv,
+	       const size_t *kvlen, int n);
 size_t rcmd_count(const struct rcmd *c);
 
 /*

@@ -73,23 +73,9 @@ static char *winch_key(const char *name)
 static void send_eval(struct engine *e, const char *script, int nkeys, const char **kv,
 		      const size_t *kvlen, int n, rconn_reply_fn fn, void *priv)
 {
-	const char *argv[16];
-	size_t lens[16];
-	char nk[8];
-	int i;
 	struct rcmd *c = rcmd_new();
 
-	snprintf(nk, sizeof(nk), "%d", nkeys);
-	argv[0] = "EVAL";
-	argv[1] = script;
-	argv[2] = nk;
-	for (i = 0; i < 3; i++)
-		lens[i] = strlen(argv[i]);
-	for (i = 0; i < n; i++) {
-		argv[3 + i] = kv[i];
-		lens[3 + i] = kvlen ? kvlen[i] : strlen(kv[i]);
-	}
-	rcmd_argv(c, 3 + n, argv, lens);
+	rcmd_eval(c, script, nkeys, kv, kvlen, n);
 	rconn_send(e->cmd, c, 0, 0, fn, priv);
 }
 
