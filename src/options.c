@@ -364,7 +364,8 @@ enum options_action options_parse(struct options *cfg, int argc, char **argv, FI
 	act = read_env(cfg, err);
 	if (act != OPTIONS_RUN)
 		return act;
-	optind = 1;
+	/* 0, not 1: glibc then forgets the last parse (a half-read "-vx" and its argv). */
+	optind = 0;
 	opterr = 0;
 	for (;;) {
 		longindex = -1;

@@ -45,6 +45,21 @@ static int setup(void **state)
 	return 0;
 }
 
+/* A parse stopped inside "-v~c" must leave nothing for the next one to read (fuzz_options). */
+static void test_parse_after_a_half_read_cluster(void **state)
+{
+	struct options o;
+	const char *bad[] = {"-vv~c9", NULL};
+	const char *good[] = {"-c", "3", NULL};
+
+	(void)state;
+	assert_int_equal(parse(&o, bad), OPTIONS_EXIT_BAD);
+	options_release(&o);
+	assert_int_equal(parse(&o, good), OPTIONS_RUN);
+	assert_int_equal(o.concurrency, 3);
+	options_release(&o);
+}
+
 static void test_defaults(void **state)
 {
 	struct options o;
@@ -142,6 +157,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_defaults, setup),
+		cmocka_unit_test_setup(test_parse_after_a_half_read_cluster, setup),
 		cmocka_unit_test_setup(test_flags, setup),
 		cmocka_unit_test_setup(test_environment, setup),
 		cmocka_unit_test_setup(test_bad_values_named, setup),
