@@ -32,12 +32,25 @@
 
 #define FETCH_ERROR_PAUSE 1.0
 
-/* KEYS: queue1, wip1, queue2, wip2, ... in this fetch's order. Returns {index, job} or nil. */
+/*
+ * KEYS: queue1, wip1, queue2, wip2, ... (each queue once). ARGV: one fetch order per idle
+ * thread, "3,1,2" (1-based queue numbers), each drawn as Sidekiq draws one fetch's order.
+ * Each order takes the first job found along it, so strict and weighted order hold per job
+ * as with one fetch at a time. Returns {queue number, job, ...}, or nil when all are empty.
+ */
 static const char scan_script[] =
-	"for i = 1, #KEYS, 2 do "
+	"local out = {} "
+	"for j = 1, #ARGV do "
+	"local got = false "
+	"for q in string.gmatch(ARGV[j], '%d+') do "
+	"local i = 2 * tonumber(q) - 1 "
 	"local job = redis.call('lmove', KEYS[i], KEYS[i + 1], 'right', 'left') "
-	"if job then return {(i + 1) / 2, job} end "
-	"end return false";
+	"if job then out[#out + 1] = tonumber(q) out[#out + 1] = job got = true break end "
+	"end "
+	"if not got then break end "
+	"end "
+	"if #out == 0 then return false end "
+	"return out";
 
 struct fetch_queue {
 	struct fetch *f;
@@ -145,20 +158,22 @@ static void on_scan(struct rconn *rc, struct redisReply *r, void *priv)
 {
 	struct fetch *f = priv;
 	long long qi;
+	size_t i;
 
 	(void)rc;
 	f->scanning = 0;
 	if (r == NULL)
 		return; /* the command connection is down: its RCONN_UP kicks again */
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_INTEGER &&
-	    r->element[1]->type == REDIS_REPLY_STRING) {
-		qi = r->element[0]->integer - 1;
-		if (qi >= 0 && qi < f->n) {
-			take(f, (int)qi, r->element[1]->str, r->element[1]->len);
-			engine_progress(f->e);
-			return;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+		for (i = 0; i + 1 < r->elements; i += 2) {
+			qi = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer - 1
+									 : -1;
+			if (qi < 0 || qi >= f->n || r->element[i + 1]->type != REDIS_REPLY_STRING)
+				abort(); /* BUG: the scan script returned something else */
+			take(f, (int)qi, r->element[i + 1]->str, r->element[i + 1]->len);
 		}
+		engine_progress(f->e);
+		return;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		pause_after_error(f, "scan", r->str);
@@ -168,38 +183,48 @@ static void on_scan(struct rconn *rc, struct redisReply *r, void *priv)
 		block(f); /* every queue empty: wait in Redis */
 }
 
-static void scan(struct fetch *f)
+/* Append one fetch order as "3,1,2" (1-based queue numbers). */
+static void add_order(struct fetch *f, struct sbuf *out)
 {
 	const char *order[QUEUES_MAX];
-	const char **argv;
-	size_t *lens;
-	struct rcmd *c;
-	char nkeys[16];
-	int n, i, k, argc;
+	int n, i, k;
 
 	n = queues_order(&f->e->opt->queues, order, rand_below);
-	argv = xcalloc((size_t)(2 * n + 3), sizeof(*argv));
-	lens = xcalloc((size_t)(2 * n + 3), sizeof(*lens));
-	snprintf(nkeys, sizeof(nkeys), "%d", 2 * n);
-	argv[0] = "EVAL";
-	argv[1] = scan_script;
-	argv[2] = nkeys;
-	argc = 3;
 	for (i = 0; i < n; i++) {
-		/* order[] holds the queues' own name pointers: find each one's index. */
+		/* order[] holds the queues' own name pointers: find each one's number. */
 		for (k = 0; k < f->n && queue_name(f, k) != order[i]; k++)
 			;
 		if (k == f->n)
 			abort(); /* BUG: queues_order returned a name not in the list */
-		argv[argc++] = f->q[k].qkey;
-		argv[argc++] = f->q[k].wipkey;
+		sbuf_addf(out, i ? ",%d" : "%d", k + 1);
 	}
-	for (i = 0; i < argc; i++)
-		lens[i] = strlen(argv[i]);
+}
+
+/* One scan fetches a job for every idle thread, each along its own order. */
+static void scan(struct fetch *f)
+{
+	struct pool *pool = f->e->pool;
+	int want = pool_size(pool) - pool_busy_count(pool);
+	int nkv = 2 * f->n + want, i;
+	const char **kv = xcalloc((size_t)nkv, sizeof(*kv));
+	struct sbuf *orders = xcalloc((size_t)want, sizeof(*orders));
+	struct rcmd *c;
+
+	for (i = 0; i < f->n; i++) {
+		kv[2 * i] = f->q[i].qkey;
+		kv[2 * i + 1] = f->q[i].wipkey;
+	}
+	for (i = 0; i < want; i++) {
+		sbuf_init(&orders[i]);
+		add_order(f, &orders[i]);
+		kv[2 * f->n + i] = orders[i].buf;
+	}
 	c = rcmd_new();
-	rcmd_argv(c, argc, argv, lens);
-	free(lens);
-	free(argv);
+	rcmd_eval(c, scan_script, 2 * f->n, kv, NULL, nkv);
+	for (i = 0; i < want; i++)
+		sbuf_release(&orders[i]);
+	free(orders);
+	free(kv);
 	f->scanning = 1;
 	rconn_send(f->e->cmd, c, 0, 0, on_scan, f);
 }
