@@ -47,6 +47,7 @@ run_stage integration 300 env WINCH="$top/build/winch" tests/integration/run.sh
 run_stage "interop (winch)" 600 env WORKER=winch WINCH="$top/build/winch" tests/interop/run.sh
 run_stage "interop (ruby sidekiq)" 600 env WORKER=sidekiq tests/interop/run.sh
 run_stage chaos 300 env WINCH="$top/build/winch" tests/chaos/run.sh
+run_stage "soak (1M jobs, RSS)" 300 env WINCH="$top/build/winch" tests/soak/run.sh
 run_stage "asan build + unit" 600 asan_build
 run_stage "integration (asan)" 600 env WINCH="$top/build-asan/winch" WINCH_ASAN=1 \
 	tests/integration/run.sh

@@ -13,6 +13,7 @@ enum long_only_opts {
 	OPT_SIDEKIQ = 256,
 	OPT_POLL_INTERVAL,
 	OPT_LOG_FORMAT,
+	OPT_LOG_LEVEL,
 	OPT_LOGFILE,
 	OPT_NAMESPACE,
 	OPT_UNKNOWN_CLASS,
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
 	{"sidekiq", required_argument, NULL, OPT_SIDEKIQ},
 	{"poll-interval", required_argument, NULL, OPT_POLL_INTERVAL},
 	{"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"logfile", required_argument, NULL, OPT_LOGFILE},
 	{"namespace", required_argument, NULL, OPT_NAMESPACE},
 	{"unknown-class", required_argument, NULL, OPT_UNKNOWN_CLASS},
@@ -89,6 +91,8 @@ static const char usage_text[] =
 	"  --recovery-interval SECONDS\n"
 	"                           time between looks for dead processes' jobs (default 30)\n"
 	"  --log-format text|json   log line format (default text)\n"
+	"  --log-level LEVEL        error, warn, info (default; a line per job start and end)\n"
+	"                           or debug (as -v)\n"
 	"  --logfile PATH           log to PATH instead of stderr (SIGHUP reopens it)\n"
 	"  --namespace NS           redis-namespace key prefix of a Sidekiq 6 app\n"
 	"  --unknown-class fail|requeue\n"
@@ -243,6 +247,19 @@ static enum options_action apply(struct options *cfg, int c, const char *val, co
 			cfg->log_format = LOG_FORMAT_JSON;
 		else
 			return bad(err, flag, "'%s' is not a log format: text or json", val);
+		break;
+	case OPT_LOG_LEVEL:
+		if (strcmp(val, "error") == 0)
+			cfg->log_level = LOG_ERROR;
+		else if (strcmp(val, "warn") == 0)
+			cfg->log_level = LOG_WARN;
+		else if (strcmp(val, "info") == 0)
+			cfg->log_level = LOG_INFO;
+		else if (strcmp(val, "debug") == 0)
+			cfg->log_level = LOG_DEBUG;
+		else
+			return bad(err, flag, "'%s' is not a log level: error, warn, info or debug",
+				   val);
 		break;
 	case OPT_LOGFILE:
 		replace_str(&cfg->logfile, val);
