@@ -47,6 +47,7 @@ struct rentry {
 	double extra_timeout;
 	double sent_at;     /* monotonic seconds; 0 when not sent on this connection */
 	int internal;       /* part of the connect handshake */
+	int refused;        /* its reply was over the limit: fail it, never resend it */
 	rconn_reply_fn fn;
 	void *priv;
 };
@@ -68,6 +69,12 @@ struct rconn {
 	ev_io rio, wio;
 	ev_timer timer;
 	redisReader *reader;
+	redisReplyObjectFunctions reader_fns; /* hiredis's, with createArray bounded */
+	void *(*create_array)(const redisReadTask *task, int elements); /* hiredis's own */
+	size_t max_reply;   /* bytes one reply may take on the wire */
+	size_t reply_bytes; /* bytes read of the reply being read */
+	int too_big;        /* the reply being read announced more than max_reply allows */
+	int in_refused_cb;  /* calling back the command whose reply was refused */
 	struct sbuf out;    /* bytes to write */
 	size_t out_pos;
 	struct rentry *head, *tail; /* every entry, in order */
@@ -214,6 +221,7 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct redis_url *url, const
 	rc->timeout = 10;
 	rc->backoff = RCONN_BACKOFF_MIN;
 	rc->client_id = -1;
+	rc->max_reply = RCONN_DEFAULT_MAX_REPLY;
 	sbuf_init(&rc->out);
 	ev_init(&rc->timer, NULL);
 	rc->timer.data = rc;
@@ -249,6 +257,16 @@ long long rconn_client_id(const struct rconn *rc)
 size_t rconn_pending(const struct rconn *rc)
 {
 	return rc->pending;
+}
+
+void rconn_set_max_reply(struct rconn *rc, size_t bytes)
+{
+	rc->max_reply = bytes > 0 ? bytes : RCONN_DEFAULT_MAX_REPLY;
+}
+
+int rconn_reply_refused(const struct rconn *rc)
+{
+	return rc->in_refused_cb;
 }
 
 static void entry_free(struct rentry *e)
@@ -484,12 +502,114 @@ static void handle_reply(struct rconn *rc, struct redisReply *r)
 	entry_free(e);
 }
 
+/*
+ * hiredis's createArray, refusing an array longer than the reply limit can hold (every
+ * element takes at least 3 bytes): the reader allocates 8 bytes per element as soon as it
+ * reads the header, so "*2147483647\r\n" alone would ask for 16 GiB.
+ */
+static void *limited_array(const redisReadTask *task, int elements)
+{
+	struct rconn *rc = task->privdata;
+
+	if (elements > 0 && (size_t)elements > rc->max_reply / 3) {
+		rc->too_big = 1;
+		return NULL; /* the reader fails with "out of memory" */
+	}
+	return rc->create_array(task, elements);
+}
+
+static redisReader *reader_new(struct rconn *rc)
+{
+	redisReader *r = redisReaderCreate();
+
+	if (r == NULL)
+		abort(); /* only fails on OOM */
+	rc->reader_fns = *r->fn;
+	rc->create_array = r->fn->createArray;
+	rc->reader_fns.createArray = limited_array;
+	r->fn = &rc->reader_fns;
+	r->privdata = rc;
+	rc->reply_bytes = 0;
+	rc->too_big = 0;
+	return r;
+}
+
+/* A reply grew past the limit: fail its command and replace the connection. */
+static void refuse_reply(struct rconn *rc)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "refused a reply of more than %zu bytes (the reply limit)",
+		 rc->max_reply);
+	log_warn("redis '%s': %s; reconnecting", rc->name, why);
+	if (rc->head && rc->head->sent_at > 0)
+		rc->head->refused = 1;
+	rconn_close(rc, why);
+}
+
+/*
+ * Feed n bytes read from the socket to the reply reader and handle every reply they
+ * complete, then hold the reply still being read to the limit. Returns 0, or -1 when the
+ * connection was closed or stopped.
+ */
+static int rconn_input(struct rconn *rc, const char *buf, size_t n)
+{
+	const char *bad = NULL;
+	size_t left;
+	void *reply;
+
+	if (redisReaderFeed(rc->reader, buf, n) != REDIS_OK) {
+		rconn_close(rc, "bad reply from server");
+		return -1;
+	}
+	rc->reply_bytes += n;
+	rc->in_read = 1;
+	while (!rc->close_pending) {
+		reply = NULL;
+		if (redisReaderGetReply(rc->reader, &reply) != REDIS_OK) {
+			bad = "protocol error in reply";
+			break;
+		}
+		if (reply == NULL)
+			break;
+		/* What the reader has not consumed yet is the start of the next reply. */
+		left = rc->reader->len - rc->reader->pos;
+		if (rc->reply_bytes - left > rc->max_reply) {
+			freeReplyObject(reply); /* whole in one read, but still too big */
+			rc->too_big = 1;
+			break;
+		}
+		rc->reply_bytes = left;
+		handle_reply(rc, reply);
+	}
+	rc->in_read = 0;
+	if (rc->stop_pending) {
+		rc->stop_pending = 0;
+		rc->close_pending = 0;
+		rconn_stop(rc);
+		return -1;
+	}
+	if (rc->close_pending) {
+		rc->close_pending = 0;
+		rconn_close(rc, rc->close_why);
+		return -1;
+	}
+	if (rc->too_big || rc->reply_bytes > rc->max_reply) {
+		refuse_reply(rc);
+		return -1;
+	}
+	if (bad) {
+		rconn_close(rc, bad);
+		return -1;
+	}
+	return 0;
+}
+
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct rconn *rc = w->data;
 	char buf[RCONN_READ_CHUNK];
 	ssize_t n;
-	void *reply;
 	int budget = 64;
 
 	(void)loop;
@@ -504,36 +624,11 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 			rconn_close(rc, n == 0 ? "connection closed by server" : strerror(errno));
 			return;
 		}
-		if (redisReaderFeed(rc->reader, buf, (size_t)n) != REDIS_OK) {
-			rconn_close(rc, "bad reply from server");
+		/* Chunk by chunk, so that no more than one chunk goes past the limit. */
+		if (rconn_input(rc, buf, (size_t)n) < 0)
 			return;
-		}
 		if ((size_t)n < sizeof(buf))
 			break;
-	}
-	rc->in_read = 1;
-	while (!rc->close_pending) {
-		reply = NULL;
-		if (redisReaderGetReply(rc->reader, &reply) != REDIS_OK) {
-			rc->in_read = 0;
-			rconn_close(rc, "protocol error in reply");
-			return;
-		}
-		if (reply == NULL)
-			break;
-		handle_reply(rc, reply);
-	}
-	rc->in_read = 0;
-	if (rc->stop_pending) {
-		rc->stop_pending = 0;
-		rc->close_pending = 0;
-		rconn_stop(rc);
-		return;
-	}
-	if (rc->close_pending) {
-		rc->close_pending = 0;
-		rconn_close(rc, rc->close_why);
-		return;
 	}
 	rconn_arm_timer(rc);
 }
@@ -629,7 +724,7 @@ static void attempt_connect(struct rconn *rc)
 		rconn_close(rc, why);
 		return;
 	}
-	rc->reader = redisReaderCreate();
+	rc->reader = reader_new(rc);
 	ev_io_init(&rc->rio, on_readable, rc->fd, EV_READ);
 	ev_io_init(&rc->wio, on_writable, rc->fd, EV_WRITE);
 	rc->rio.data = rc;
@@ -738,7 +833,7 @@ static void drop_socket(struct rconn *rc, int fail_all)
 			entry_free(e);
 			continue;
 		}
-		if (!fail_all && (e->sent_at == 0 || (e->flags & RCONN_PERSIST))) {
+		if (!fail_all && !e->refused && (e->sent_at == 0 || (e->flags & RCONN_PERSIST))) {
 			e->sent_at = 0;
 			e->got = 0;
 			if (e->last_error) {
@@ -763,8 +858,10 @@ static void drop_socket(struct rconn *rc, int fail_all)
 	/* Callbacks run last: they may queue new commands. */
 	for (e = failed; e; e = next) {
 		next = e->next;
+		rc->in_refused_cb = e->refused;
 		if (e->fn)
 			e->fn(rc, NULL, e->priv);
+		rc->in_refused_cb = 0;
 		entry_free(e);
 	}
 }
@@ -772,6 +869,7 @@ static void drop_socket(struct rconn *rc, int fail_all)
 static void rconn_close(struct rconn *rc, const char *why)
 {
 	int was_up = rc->state == RCONN_READY;
+	int refused = rc->head && rc->head->refused;
 
 	if (rc->in_read) {
 		rc->close_pending = 1;
@@ -784,7 +882,9 @@ static void rconn_close(struct rconn *rc, const char *why)
 	drop_socket(rc, 0);
 	schedule_reconnect(rc);
 	(void)was_up;
-	fire_event(rc, RCONN_DOWN, why);
+	/* A refused reply is not an outage: Redis answered, too much. */
+	if (!refused)
+		fire_event(rc, RCONN_DOWN, why);
 }
 
 void rconn_start(struct rconn *rc)

@@ -29,7 +29,7 @@ struct rcmd;
 typedef void (*rconn_reply_fn)(struct rconn *rc, struct redisReply *reply, void *priv);
 
 enum rconn_event {
-	RCONN_UP,   /* connected, authenticated, database selected */
+	RCONN_UP,   /* connected, authenticated, database selected (after every connect) */
 	RCONN_DOWN, /* the connection was lost or could not be made; reconnecting */
 };
 typedef void (*rconn_event_fn)(struct rconn *rc, enum rconn_event ev, const char *why, void *priv);
@@ -46,6 +46,19 @@ void rconn_free(struct rconn *rc);
 void rconn_on_event(struct rconn *rc, rconn_event_fn fn, void *priv);
 /* Seconds a reply may take before the connection is replaced (default 10). */
 void rconn_set_timeout(struct rconn *rc, double seconds);
+#define RCONN_DEFAULT_MAX_REPLY (64u * 1024 * 1024)
+
+/*
+ * The most bytes one reply may take on the wire (default RCONN_DEFAULT_MAX_REPLY, which 0
+ * also sets; hiredis 0.14.1 has no limit of its own). A reply that grows past it, or an array announcing more elements than it
+ * could hold, is refused: one warning, the connection is closed and replaced at once, and
+ * the command it answers fails (callback with NULL, rconn_reply_refused() true during that
+ * call; never sent again, even with RCONN_PERSIST). The commands sent behind it fail or are
+ * resent as after any lost connection, but no RCONN_DOWN is reported: Redis is not down.
+ */
+void rconn_set_max_reply(struct rconn *rc, size_t bytes);
+/* In a reply callback: nonzero when the reply was NULL because it was over the limit. */
+int rconn_reply_refused(const struct rconn *rc);
 /* Begin connecting (and reconnecting whenever the connection drops). */
 void rconn_start(struct rconn *rc);
 /* Close and stop reconnecting; queued commands fail with NULL. From a reply callback, this

@@ -20,7 +20,7 @@ build=${FUZZ_BUILD:-$top/build}
 # The library sources each harness links, besides src/util.c.
 sources_payload="compat/payload.c compat/jsonraw.c compat/timestamp.c compat/retry.c
 	compat/backtrace.c compat/activejob.c"
-sources_resp="src/rconn.c src/log.c"
+sources_resp="src/log.c src/redisurl.c" # and src/rconn.c, which the harness includes
 sources_options="src/options.c src/redisurl.c compat/queues.c"
 sources_redisurl="src/redisurl.c"
 maxlen_payload=16384

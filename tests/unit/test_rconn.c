@@ -65,6 +65,7 @@ struct result {
 	char text[256];
 	char *data;    /* a string reply's bytes (owned), or NULL */
 	size_t len;
+	int refused;   /* rconn_reply_refused() during the call */
 };
 
 struct fixture {
@@ -445,9 +446,9 @@ static void on_reply(struct rconn *rc, struct redisReply *reply, void *priv)
 	struct result *res = priv;
 	struct sbuf sb;
 
-	(void)rc;
 	res->calls++;
 	res->order = ++res->f->ncallbacks;
+	res->refused = rconn_reply_refused(rc);
 	sbuf_init(&sb);
 	if (reply == NULL)
 		sbuf_adds(&sb, "NULL");
@@ -1032,6 +1033,97 @@ static void test_stop_fails_everything(void **state)
 	finish(f);
 }
 
+/* BIG n: a bulk string of n bytes. WIDE: an array that announces 2^31 - 1 elements. */
+static int big_replies(struct fconn *c, int argc, char **argv, struct sbuf *r)
+{
+	(void)c;
+	if (strcmp(argv[0], "BIG") == 0 && argc == 2) {
+		size_t n = strtoul(argv[1], NULL, 10);
+
+		sbuf_addf(r, "$%zu\r\n", n);
+		sbuf_grow(r, n + 2);
+		memset(r->buf + r->len, 'x', n);
+		r->len += n;
+		sbuf_adds(r, "\r\n");
+		return FAKE_REPLY;
+	}
+	if (strcmp(argv[0], "WIDE") == 0) {
+		sbuf_adds(r, "*2147483647\r\n:1\r\n");
+		return FAKE_REPLY;
+	}
+	return -1;
+}
+
+static int three_done(struct fixture *f)
+{
+	return f->res[0].calls && f->res[1].calls && f->res[2].calls;
+}
+
+static void test_reply_over_the_limit_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_set_max_reply(f->rc, 1000);
+	f->policy = big_replies;
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	send_cmd(f, 0, 0, 0, "BIG", "992", NULL); /* "$992\r\n" + 992 + "\r\n": 1000 bytes */
+	send_cmd(f, 1, RCONN_PERSIST, 0, "BIG", "993", NULL);
+	send_cmd(f, 2, 0, 0, "PING", NULL);       /* sent behind it: fails with the connection */
+	run_until(f, three_done);
+	expect_result(f, 0, 1, "$<992 bytes>");
+	expect_result(f, 1, 2, "NULL");
+	assert_true(f->res[1].refused);
+	expect_result(f, 2, 3, "NULL");
+	assert_false(f->res[2].refused);
+	run_until(f, ups_2);
+	send_cmd(f, 3, RCONN_PERSIST, 0, "PING", NULL);
+	run_until(f, nothing_pending);
+	expect_result(f, 3, 4, "+PONG");
+	assert_int_equal(f->downs, 0); /* Redis answered: not an outage */
+	assert_true(log_has(f, "1:BIG 993"));
+	assert_false(log_has(f, "2:BIG 993")); /* refused once, never sent again */
+	finish(f);
+}
+
+static void test_reply_limit_is_per_reply(void **state)
+{
+	struct fixture *f = *state;
+	int i;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_set_max_reply(f->rc, 1000);
+	f->policy = big_replies;
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	/* Pipelined: 12 kB of replies arrive together, each under the limit. */
+	for (i = 0; i < MAX_RESULTS; i++)
+		send_cmd(f, i, 0, 0, "BIG", "700", NULL);
+	run_until(f, nothing_pending);
+	for (i = 0; i < MAX_RESULTS; i++)
+		expect_result(f, i, i + 1, "$<700 bytes>");
+	assert_int_equal(f->accepts, 1);
+	finish(f);
+}
+
+static void test_wide_array_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	client(f, "redis://127.0.0.1:%d");
+	rconn_set_max_reply(f->rc, 1 << 20);
+	f->policy = big_replies;
+	rconn_start(f->rc);
+	run_until(f, is_up);
+	send_cmd(f, 0, 0, 0, "WIDE", NULL); /* without the limit: a 16 GiB allocation */
+	run_until(f, ups_2);
+	expect_result(f, 0, 1, "NULL");
+	assert_true(f->res[0].refused);
+	assert_int_equal(f->downs, 0);
+	finish(f);
+}
+
 static void test_stop_before_connect(void **state)
 {
 	struct fixture *f = *state;
@@ -1067,6 +1159,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unexpected_reply_reconnects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_fails_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_before_connect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reply_over_the_limit_is_refused, setup,
+						 teardown),
+		cmocka_unit_test_setup_teardown(test_reply_limit_is_per_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wide_array_is_refused, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN); /* as winch's main() does: a closed peer is a write error */
