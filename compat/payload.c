@@ -13,6 +13,7 @@
 
 #include "payload.h"
 #include "jsonraw.h"
+#include "queues.h"
 #include "timestamp.h"
 #include "util.h"
 #include "banned.h"
@@ -126,6 +127,14 @@ static enum payload_error parse_required(struct payload *p, char *err, size_t er
 	if (json_object_object_get_ex(p->root, "queue", NULL) &&
 	    need_string(p, "queue", &p->queue, err, errlen) != PAYLOAD_OK)
 		return PAYLOAD_BAD_FIELD;
+	if (p->queue && strlen(p->queue) > QUEUE_NAME_MAX) {
+		char problem[64];
+
+		/* It would become a key and a member of `queues`, as the Web UI lists it. */
+		p->queue = NULL;
+		snprintf(problem, sizeof(problem), "is longer than %d bytes", QUEUE_NAME_MAX);
+		return bad_field(err, errlen, "queue", problem);
+	}
 	if (jsonraw_find(p->raw, p->raw_len, "args", &p->args_raw) != 1) /* cannot happen */
 		return bad_field(err, errlen, "args", "is missing");
 	return PAYLOAD_OK;
@@ -207,7 +216,8 @@ static void parse_optional(struct payload *p)
 
 	if (string_member(p->root, "wrapped", &p->wrapped) < 0)
 		p->wrapped = NULL;
-	if (string_member(p->root, "retry_queue", &p->retry_queue) < 0)
+	if (string_member(p->root, "retry_queue", &p->retry_queue) < 0 ||
+	    (p->retry_queue && strlen(p->retry_queue) > QUEUE_NAME_MAX))
 		p->retry_queue = NULL;
 	parse_retry(p);
 	p->retry_given = member(p->root, "retry") != NULL;
@@ -241,12 +251,13 @@ static enum payload_error parse_json(struct payload *p, int depth, char *err, si
 	size_t at = 0;
 
 	if (jsonraw_validate(p->raw, p->raw_len, depth, err, errlen) < 0) {
-		/* Say what kind of problem it is: "not valid JSON: ..." unless it is depth. */
-		if (err && errlen && strncmp(err, "nested", 6) != 0) {
+		/* Say what kind of problem it is: "not valid JSON: ..." or the depth limit. */
+		if (err && errlen) {
 			char why[200];
+			int deep = strncmp(err, "nested", 6) == 0;
 
 			snprintf(why, sizeof(why), "%s", err);
-			snprintf(err, errlen, "not valid JSON: %s", why);
+			snprintf(err, errlen, deep ? "%s (--max-depth)" : "not valid JSON: %s", why);
 		}
 		return PAYLOAD_NOT_JSON;
 	}
@@ -289,8 +300,9 @@ enum payload_error payload_parse(struct payload *p, const char *text, size_t len
 	p->raw_len = len;
 	if (len > max_bytes || len > INT_MAX) {
 		if (err && errlen)
-			snprintf(err, errlen, "payload of %zu bytes is over the limit of %zu", len,
-				 max_bytes);
+			snprintf(err, errlen,
+				 "payload of %zu bytes is over the limit of %zu bytes (--max-payload)",
+				 len, max_bytes);
 		return PAYLOAD_TOO_BIG;
 	}
 	e = parse_json(p, depth, err, errlen);

@@ -81,13 +81,14 @@ void payload_release(struct payload *p);
  * Parse text (copied) into p, which must have been through payload_init (what it held is
  * released first). lim may be NULL, and zero fields in it mean the defaults. On error the
  * payload still holds raw, so the caller can send it to the dead set verbatim, and err gets
- * a one-line reason naming the field ("'class' is missing", "'args' is not an array",
- * "nested deeper than 128", ...). On PAYLOAD_BAD_FIELD root is kept, and the fields read
- * before the bad one (class, args, jid, queue, in that order) are set.
+ * a one-line reason naming the field or the limit ("'class' is missing", "'args' is not an
+ * array", "nested deeper than 128 (--max-depth)", ...). On PAYLOAD_BAD_FIELD root is kept,
+ * and the fields read before the bad one (class, args, jid, queue, in that order) are set.
  *
  * Behaviour where Sidekiq 6.4.1's own reading decided (SIDEKIQ-PROTOCOL.md §7):
  *   - class must be a non-empty string, args an array, jid a string, queue a string when
- *     present (null is not a string); a NUL byte in them is refused;
+ *     present (null is not a string); a NUL byte in them is refused; so is a queue name
+ *     longer than QUEUE_NAME_MAX (a retry_queue that long reads as absent);
  *   - retry: false -> NONE; an integer -> COUNT, clamped to 0..INT_MAX; anything else
  *     (true, null, absent, "5", 5.0) -> DEFAULT, as Ruby takes any non-Integer truthy value;
  *   - backtrace: true -> 0; a positive integer, float or numeric string -> its integer

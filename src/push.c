@@ -8,6 +8,7 @@
 
 #include "jsonraw.h"
 #include "push.h"
+#include "queues.h"
 #include "banned.h"
 
 static int push_max_depth = PUSH_MAX_DEPTH;
@@ -163,6 +164,10 @@ int push_check(const char *klass, const char *queue, const char *args_json,
 	if (queue != NULL && *queue == '\0') {
 		/* NULL means "default"; "" is what Ruby refuses: "a valid queue name". */
 		snprintf(err, errlen, "queue: empty (a job needs a valid queue name)");
+		return -1;
+	}
+	if (queue != NULL && strlen(queue) > QUEUE_NAME_MAX) {
+		snprintf(err, errlen, "queue: longer than %d bytes", QUEUE_NAME_MAX);
 		return -1;
 	}
 	if (check_args(args_json, err, errlen) < 0 || check_extra(opt->extra_json, err, errlen) < 0)

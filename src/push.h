@@ -27,9 +27,10 @@ void push_set_max_depth(int depth);
 double push_when(const struct winch_push_options *opt, double at_override, double now);
 
 /*
- * Check a push before anything is built: klass non-empty, queue (NULL: "default") non-empty,
- * args_json (NULL: "[]") a JSON array, opt's retry count >= 0, backtrace >= -1, times finite,
- * extra_json an object that names no member the client writes. Returns 0, or -1 with a
+ * Check a push before anything is built: klass non-empty, queue (NULL: "default") non-empty
+ * and at most QUEUE_NAME_MAX bytes, args_json (NULL: "[]") a JSON array, opt's retry count
+ * >= 0, backtrace >= -1, times finite, extra_json an object that names no member the client
+ * writes. Returns 0, or -1 with a
  * one-line reason in err ("args: '{}' is not a JSON array"). All borrowed.
  */
 int push_check(const char *klass, const char *queue, const char *args_json,

@@ -13,6 +13,7 @@
 #include <json.h>
 
 #include "payload.h"
+#include "queues.h"
 #include "util.h"
 #include "../support/payload_examples.h"
 #include "banned.h"
@@ -256,11 +257,11 @@ static void test_limits(void **state)
 	free(s);
 	s = nested_job(129);
 	assert_int_equal(parse(f, s), PAYLOAD_NOT_JSON);
-	assert_string_equal(f->err, "nested deeper than 128");
+	assert_string_equal(f->err, "nested deeper than 128 (--max-depth)");
 	free(s);
 	s = nested_job(10000);
 	assert_int_equal(parse(f, s), PAYLOAD_NOT_JSON);
-	assert_string_equal(f->err, "nested deeper than 128");
+	assert_string_equal(f->err, "nested deeper than 128 (--max-depth)");
 	assert_int_equal(f->p.raw_len, strlen(s));
 	free(s);
 
@@ -272,7 +273,7 @@ static void test_limits(void **state)
 	s = nested_job(4);
 	assert_int_equal(payload_parse(&f->p, s, strlen(s), &lim, f->err, sizeof(f->err)),
 			 PAYLOAD_NOT_JSON);
-	assert_string_equal(f->err, "nested deeper than 3");
+	assert_string_equal(f->err, "nested deeper than 3 (--max-depth)");
 	free(s);
 
 	lim.max_depth = 0;
@@ -280,7 +281,8 @@ static void test_limits(void **state)
 	assert_int_equal(
 	    payload_parse(&f->p, EX_PLAIN_JOB, strlen(EX_PLAIN_JOB), &lim, f->err, sizeof(f->err)),
 	    PAYLOAD_TOO_BIG);
-	assert_string_equal(f->err, "payload of 173 bytes is over the limit of 20");
+	assert_string_equal(f->err,
+			    "payload of 173 bytes is over the limit of 20 bytes (--max-payload)");
 	assert_string_equal(f->p.raw, EX_PLAIN_JOB);
 	assert_null(f->p.root);
 	/* Exactly the limit is fine; no err buffer is fine. */
@@ -305,6 +307,35 @@ static void retry_is(struct fixture *f, const char *extra, enum payload_retry r,
 	if (p->retry != r || p->retry_max != max)
 		fail_msg("%s: retry %d max %d, want %d max %d", extra, p->retry, p->retry_max, r,
 			 max);
+}
+
+/* A queue name longer than QUEUE_NAME_MAX never becomes a key. */
+static void test_queue_name_limit(void **state)
+{
+	struct fixture *f = *state;
+	char name[QUEUE_NAME_MAX + 2], *s;
+
+	memset(name, 'q', sizeof(name) - 2);
+	name[sizeof(name) - 2] = '\0';
+	s = xasprintf("{\"class\":\"A\",\"jid\":\"j\",\"args\":[],\"queue\":\"%s\","
+		      "\"retry_queue\":\"%s\"}", name, name);
+	parse_ok(f, s); /* exactly the limit */
+	assert_int_equal(strlen(f->p.queue), QUEUE_NAME_MAX);
+	assert_int_equal(strlen(f->p.retry_queue), QUEUE_NAME_MAX);
+	free(s);
+	name[sizeof(name) - 2] = 'q';
+	name[sizeof(name) - 1] = '\0';
+	s = xasprintf("{\"class\":\"A\",\"jid\":\"j\",\"args\":[],\"retry_queue\":\"%s\"}",
+		      name);
+	parse_ok(f, s);
+	assert_null(f->p.retry_queue); /* read as absent, as a wrong type is */
+	free(s);
+	s = xasprintf("{\"class\":\"A\",\"jid\":\"j\",\"args\":[],\"queue\":\"%s\"}", name);
+	assert_int_equal(parse(f, s), PAYLOAD_BAD_FIELD);
+	assert_string_equal(f->err, "'queue' is longer than 256 bytes");
+	assert_null(f->p.queue);
+	assert_string_equal(f->p.jid, "j");
+	free(s);
 }
 
 static void test_retry(void **state)
@@ -531,6 +562,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_json, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_object, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_name_limit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_optional_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pro_fields, setup, teardown),

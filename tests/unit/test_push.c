@@ -13,6 +13,7 @@
 
 #include "payload.h"
 #include "push.h"
+#include "queues.h"
 #include "util.h"
 #include "sbuf_fixture.h"
 #include "banned.h"
@@ -72,6 +73,15 @@ static void test_check(void **state)
 	refused(NULL, NULL, NULL, NULL, "class");
 	refused("", NULL, NULL, NULL, "class");
 	refused("A", "", NULL, NULL, "queue");
+	{
+		char name[QUEUE_NAME_MAX + 2];
+
+		memset(name, 'q', sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		refused("A", name, NULL, NULL, "queue: longer than 256 bytes");
+		name[QUEUE_NAME_MAX] = '\0';
+		assert_int_equal(push_check("A", name, NULL, NULL, err, sizeof(err)), 0);
+	}
 	for (i = 0; i < ARRAY_SIZE(bad_args); i++)
 		refused("A", NULL, bad_args[i], NULL, "args");
 
