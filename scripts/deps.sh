@@ -3,7 +3,7 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libhiredis-dev libjson-c-dev libev-dev libssl-dev zlib1g-dev libcmocka-dev
-      redis-server ruby ruby-sidekiq ruby-activejob ruby-redis"
+      redis-server ruby ruby-sidekiq ruby-activejob ruby-redis valgrind"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
