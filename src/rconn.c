@@ -434,16 +434,36 @@ static void handshake_check(struct rconn *rc, struct redisReply *r, void *priv)
 	rconn_close(rc, why);
 }
 
+/*
+ * A replica answers every write with READONLY: during a failover the address may point at
+ * one for a while. It is not "up" then (that would reset the backoff and reconnect every
+ * 0.1 s); the connection is closed and retried with the growing backoff. A ROLE refused by
+ * an ACL is not an error.
+ */
+static void handshake_role(struct rconn *rc, struct redisReply *r, void *priv)
+{
+	(void)priv;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(r->element[0]->str, "slave") == 0 || strcmp(r->element[0]->str, "replica") == 0)
+		rconn_close(rc, "server is a read-only replica");
+}
+
 static void start_handshake(struct rconn *rc)
 {
 	struct rcmd *c;
 	char db[16];
 
 	rc->state = RCONN_HANDSHAKE;
-	/* Inserted at the front in reverse, so they go out as AUTH, SELECT, CLIENT ID. */
+	/* Inserted at the front in reverse: AUTH, SELECT, ROLE, CLIENT ID go out in order. */
 	c = rcmd_new();
 	rcmd_args(c, "CLIENT", "ID", NULL);
 	send_internal(rc, entry_new(c, 0, 0, handshake_done, NULL));
+	rcmd_free(c);
+	c = rcmd_new();
+	rcmd_args(c, "ROLE", NULL);
+	send_internal(rc, entry_new(c, 0, 0, handshake_role, NULL));
 	rcmd_free(c);
 	if (rc->url->db != 0) {
 		snprintf(db, sizeof(db), "%d", rc->url->db);
@@ -885,6 +905,14 @@ static void rconn_close(struct rconn *rc, const char *why)
 	/* A refused reply is not an outage: Redis answered, too much. */
 	if (!refused)
 		fire_event(rc, RCONN_DOWN, why);
+}
+
+void rconn_retry_now(struct rconn *rc)
+{
+	if (rc->state != RCONN_BACKOFF)
+		return;
+	ev_timer_stop(rc->loop, &rc->timer);
+	attempt_connect(rc);
 }
 
 void rconn_start(struct rconn *rc)

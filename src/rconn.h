@@ -61,6 +61,8 @@ void rconn_set_max_reply(struct rconn *rc, size_t bytes);
 int rconn_reply_refused(const struct rconn *rc);
 /* Begin connecting (and reconnecting whenever the connection drops). */
 void rconn_start(struct rconn *rc);
+/* Waiting to reconnect: try now (another connection to the same server just came up). */
+void rconn_retry_now(struct rconn *rc);
 /* Close and stop reconnecting; queued commands fail with NULL. From a reply callback, this
  * happens once the replies already read are handled. */
 void rconn_stop(struct rconn *rc);

@@ -87,6 +87,7 @@ struct fixture {
 	struct sbuf kv[8][2]; /* for SET and GET: keys and values */
 	int nkv;
 	int batch;           /* hold ECHO replies until this many ECHOs came (0: never hold) */
+	int replica;         /* ROLE answers "slave" (a failover under way) */
 	fake_policy policy;
 	/* the client */
 	struct redis_url url;
@@ -214,6 +215,10 @@ static enum fake_action default_reply(struct fconn *c, int argc, char **argv,
 	}
 	if (strcmp(cmd, "CLIENT") == 0 && argc == 2 && strcmp(argv[1], "ID") == 0)
 		sbuf_addf(r, ":%d\r\n", 100 + c->num);
+	else if (strcmp(cmd, "ROLE") == 0)
+		sbuf_adds(r, c->f->replica ? "*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6379\r\n"
+					      "$9\r\nconnected\r\n:1\r\n"
+					    : "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
 	else if (strcmp(cmd, "AUTH") == 0 && strcmp(argv[argc - 1], "wrong") == 0)
 		sbuf_adds(r, "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
 	else if (strcmp(cmd, "SET") == 0 && argc == 3)
@@ -242,6 +247,9 @@ static void log_request(struct fconn *c, int argc, char **argv, const size_t *le
 	struct sbuf sb;
 	int i;
 
+	/* Every handshake asks ROLE: answered, not logged (test_handshake_replica covers it). */
+	if (strcmp(argv[0], "ROLE") == 0)
+		return;
 	assert_true(f->nlog < MAX_LOG);
 	sbuf_init(&sb);
 	sbuf_addf(&sb, "%d:", c->num);
@@ -727,6 +735,24 @@ static void test_handshake_auth_refused(void **state)
 	finish(f);
 }
 
+/* A replica (READONLY to every write) is not "up": closed, then retried with backoff. */
+static void test_handshake_replica(void **state)
+{
+	struct fixture *f = *state;
+
+	f->replica = 1;
+	client(f, "redis://127.0.0.1:%d");
+	rconn_start(f->rc);
+	run_until(f, two_accepts);
+	assert_int_equal(f->ups, 0);
+	assert_false(rconn_is_up(f->rc));
+	assert_non_null(strstr(f->why, "replica"));
+	f->replica = 0; /* promoted */
+	run_until(f, is_up);
+	assert_int_equal(f->ups, 1);
+	finish(f);
+}
+
 static void test_pipeline_fifo(void **state)
 {
 	struct fixture *f = *state;
@@ -843,7 +869,8 @@ static int close_after_exec(struct fconn *c, int argc, char **argv, struct sbuf 
 {
 	(void)argc;
 	(void)reply;
-	if (c->num != 1 || strcmp(argv[0], "CLIENT") == 0)
+	if (c->num != 1 || strcmp(argv[0], "CLIENT") == 0 ||
+	    strcmp(argv[0], "ROLE") == 0)
 		return -1;
 	return strcmp(argv[0], "EXEC") == 0 ? FAKE_CLOSE : FAKE_SILENT;
 }
@@ -1147,6 +1174,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_handshake_auth_select, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_auth_with_user, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_auth_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_replica, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipeline_fifo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_multi_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_binary_value, setup, teardown),
