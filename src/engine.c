@@ -555,6 +555,7 @@ int engine_init(struct engine *e, struct ev_loop *loop, struct options *opt)
 		procinfo_tid(e->pi.pid, i, e->slots[i].tid, sizeof(e->slots[i].tid));
 
 	e->cmd = rconn_new(loop, &opt->redis, "commands");
+	rconn_set_max_reply(e->cmd, opt->max_reply);
 	e->fetcher = fetch_new(e);
 	rconn_on_event(e->cmd, on_redis_event, e);
 	fetch_on_event(e->fetcher, on_redis_event, e);

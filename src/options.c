@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "rconn.h"
 #include "banned.h"
 
 enum long_only_opts {
@@ -19,6 +20,7 @@ enum long_only_opts {
 	OPT_UNKNOWN_CLASS,
 	OPT_MAX_PAYLOAD,
 	OPT_MAX_DEPTH,
+	OPT_MAX_REPLY,
 	OPT_MAX_RETRIES,
 	OPT_DEAD_MAX_JOBS,
 	OPT_DEAD_TIMEOUT,
@@ -49,6 +51,7 @@ static const struct option long_opts[] = {
 	{"unknown-class", required_argument, NULL, OPT_UNKNOWN_CLASS},
 	{"max-payload", required_argument, NULL, OPT_MAX_PAYLOAD},
 	{"max-depth", required_argument, NULL, OPT_MAX_DEPTH},
+	{"max-reply", required_argument, NULL, OPT_MAX_REPLY},
 	{"max-retries", required_argument, NULL, OPT_MAX_RETRIES},
 	{"dead-max-jobs", required_argument, NULL, OPT_DEAD_MAX_JOBS},
 	{"dead-timeout", required_argument, NULL, OPT_DEAD_TIMEOUT},
@@ -107,6 +110,8 @@ static const char usage_text[] =
 	"  --dead-timeout SECONDS   dead set age cap (default 15552000, 180 days)\n"
 	"  --max-payload BYTES      largest payload run (default 16777216)\n"
 	"  --max-depth N            deepest JSON nesting run (default 128)\n"
+	"  --max-reply BYTES        largest reply read from Redis (default 67108864, and at\n"
+	"                           least --max-payload + 4096)\n"
 	"\n"
 	"Environment: REDIS_URL (or the variable named by REDIS_PROVIDER), default\n"
 	"redis://127.0.0.1:6379/0; unix:///path/redis.sock?db=N for a socket.\n";
@@ -132,6 +137,7 @@ void options_init(struct options *cfg)
 	cfg->unknown_class_delay = 5;
 	cfg->limits.max_bytes = PAYLOAD_DEFAULT_MAX_BYTES;
 	cfg->limits.max_depth = PAYLOAD_DEFAULT_MAX_DEPTH;
+	cfg->max_reply = 0; /* RCONN_DEFAULT_MAX_REPLY, or more for a larger --max-payload */
 	cfg->max_retries = 25;
 	cfg->max_recoveries = 3;
 	cfg->heartbeat_ttl = 60;
@@ -288,6 +294,12 @@ static enum options_action apply(struct options *cfg, int c, const char *val, co
 			return bad(err, flag, "'%s' is not a depth from 4 to 10000", val);
 		cfg->limits.max_depth = (int)n;
 		break;
+	case OPT_MAX_REPLY:
+		if (opt_long(val, 1024 + OPTIONS_REPLY_SLACK, 1024L * 1024 * 1024, &n) < 0)
+			return bad(err, flag, "'%s' is not a number of bytes from 5120 to 1073741824",
+				   val);
+		cfg->max_reply = (size_t)n;
+		break;
 	case OPT_MAX_RETRIES:
 		if (opt_long(val, 0, 1000000, &n) < 0)
 			return bad(err, flag, "'%s' is not a number from 0 to 1000000", val);
@@ -416,6 +428,16 @@ enum options_action options_parse(struct options *cfg, int argc, char **argv, FI
 	if (cfg->queues.n == 0 && queues_add(&cfg->queues, "default", NULL, 0) < 0)
 		return OPTIONS_EXIT_BAD;
 	queues_finish(&cfg->queues);
+	if (cfg->max_reply == 0) {
+		cfg->max_reply = RCONN_DEFAULT_MAX_REPLY;
+		if (cfg->max_reply < cfg->limits.max_bytes + OPTIONS_REPLY_SLACK)
+			cfg->max_reply = cfg->limits.max_bytes + OPTIONS_REPLY_SLACK;
+	} else if (cfg->max_reply < cfg->limits.max_bytes + OPTIONS_REPLY_SLACK) {
+		fprintf(err, "winch: --max-reply: %zu bytes is less than --max-payload (%zu) + %d: "
+			     "a job winch may run could not be read\n",
+			cfg->max_reply, cfg->limits.max_bytes, OPTIONS_REPLY_SLACK);
+		return OPTIONS_EXIT_BAD;
+	}
 	if ((double)cfg->heartbeat_ttl < 3 * cfg->beat_interval) {
 		fprintf(err, "winch: --heartbeat-ttl: %ld s is less than 3 beats of %.1f s: a live "
 			     "process would look dead\n",

@@ -20,6 +20,12 @@ enum unknown_class_policy {
 	UNKNOWN_CLASS_REQUEUE, /* back into the schedule set a few seconds ahead */
 };
 
+/*
+ * Room a reply needs besides the jobs it carries (RESP framing, an error reply): --max-reply
+ * is at least --max-payload + this, and a fetch connection's limit is --max-payload + this.
+ */
+#define OPTIONS_REPLY_SLACK 4096
+
 /* What options_parse() tells main to do. */
 enum options_action {
 	OPTIONS_RUN,     /* start the worker */
@@ -47,6 +53,7 @@ struct options {
 	enum unknown_class_policy unknown_class;
 	double unknown_class_delay; /* seconds ahead when requeued */
 	struct payload_limits limits;
+	size_t max_reply;       /* --max-reply: the largest reply read from Redis, in bytes */
 	int max_retries;
 	int max_recoveries;     /* a job recovered from dead processes more often is a poison pill */
 	long heartbeat_ttl;     /* seconds the <identity> hash lives after a beat (Sidekiq: 60) */

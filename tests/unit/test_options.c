@@ -133,6 +133,30 @@ static void expect_bad(const char *const *args, const char *names)
 	options_release(&o);
 }
 
+/* --max-reply: a default that follows --max-payload, and never less than a job needs. */
+static void test_max_reply(void **state)
+{
+	struct options o;
+	const char *none[] = {NULL};
+	const char *set[] = {"--max-payload", "1048576", "--max-reply", "1100000", NULL};
+	const char *big[] = {"--max-payload", "134217728", NULL};
+	const char *tight[] = {"--max-payload", "1048576", "--max-reply", "1050000", NULL};
+	const char *tiny[] = {"--max-reply", "100", NULL};
+
+	(void)state;
+	assert_int_equal(parse(&o, none), OPTIONS_RUN);
+	assert_int_equal(o.max_reply, 64 * 1024 * 1024);
+	options_release(&o);
+	assert_int_equal(parse(&o, set), OPTIONS_RUN);
+	assert_int_equal(o.max_reply, 1100000);
+	options_release(&o);
+	assert_int_equal(parse(&o, big), OPTIONS_RUN);
+	assert_int_equal(o.max_reply, 134217728 + OPTIONS_REPLY_SLACK);
+	options_release(&o);
+	expect_bad(tight, "--max-reply: 1050000 bytes is less than --max-payload (1048576) + 4096");
+	expect_bad(tiny, "--max-reply: '100' is not a number of bytes");
+}
+
 static void test_bad_values_named(void **state)
 {
 	const char *a1[] = {"-c", "0", NULL};
@@ -161,6 +185,7 @@ int main(void)
 		cmocka_unit_test_setup(test_flags, setup),
 		cmocka_unit_test_setup(test_environment, setup),
 		cmocka_unit_test_setup(test_bad_values_named, setup),
+		cmocka_unit_test_setup(test_max_reply, setup),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
