@@ -14,6 +14,13 @@
  *     queue in one step. When every BLMOVE has answered, the next fetch is a scan again.
  * Idle boxes therefore cost Redis nothing but blocked connections, and a job pushed to an
  * idle box is picked up within a round trip.
+ *
+ * A job over --max-payload never crosses the wire whole: the scan moves it to the dead set
+ * in Redis and says only its size; the scan stops taking jobs before its reply would pass
+ * --max-reply. A BLMOVE cannot look first, so a fetch connection's reply limit is
+ * --max-payload plus room for framing: a bigger job's reply is refused (rconn closes the
+ * connection), and a script then moves every job over --max-payload in that queue's
+ * in-progress list to the dead set, where the BLMOVE left it.
  */
 #include "config.h"
 
@@ -33,24 +40,62 @@
 #define FETCH_ERROR_PAUSE 1.0
 
 /*
- * KEYS: queue1, wip1, queue2, wip2, ... (each queue once). ARGV: one fetch order per idle
- * thread, "3,1,2" (1-based queue numbers), each drawn as Sidekiq draws one fetch's order.
- * Each order takes the first job found along it, so strict and weighted order hold per job
- * as with one fetch at a time. Returns {queue number, job, ...}, or nil when all are empty.
+ * KEYS: queue1, wip1, queue2, wip2, ... (each queue once), then dead. ARGV: max payload,
+ * byte budget, now, dead age cutoff, -dead max, then one fetch order per idle thread,
+ * "3,1,2" (1-based queue numbers), each drawn as Sidekiq draws one fetch's order. Each
+ * order takes the first job found along it, so strict and weighted order hold per job as
+ * with one fetch at a time. A job over the max payload goes to the dead set instead (its
+ * size is returned in its place); a job that would take the reply past the budget goes
+ * back to the front of its queue, and the scan ends there. Returns {queue number, job or
+ * size, ...}, or nil when all are empty.
  */
 static const char scan_script[] =
-	"local out = {} "
-	"for j = 1, #ARGV do "
-	"local got = false "
+	"local out, total, killed, dead = {}, 0, false, KEYS[#KEYS] "
+	"local maxp, budget = tonumber(ARGV[1]), tonumber(ARGV[2]) "
+	"for j = 6, #ARGV do "
+	"local got, full = false, false "
 	"for q in string.gmatch(ARGV[j], '%d+') do "
 	"local i = 2 * tonumber(q) - 1 "
 	"local job = redis.call('lmove', KEYS[i], KEYS[i + 1], 'right', 'left') "
+	"if job and #job > maxp then "
+	"redis.call('lpop', KEYS[i + 1]) "
+	"redis.call('zadd', dead, ARGV[3], job) "
+	"killed = true "
+	"job = #job "
+	"elseif job and total > 0 and total + #job + 32 > budget then "
+	"redis.call('lmove', KEYS[i + 1], KEYS[i], 'left', 'right') "
+	"full = true break "
+	"elseif job then total = total + #job + 32 end "
 	"if job then out[#out + 1] = tonumber(q) out[#out + 1] = job got = true break end "
 	"end "
-	"if not got then break end "
+	"if full or not got then break end "
+	"end "
+	"if killed then "
+	"redis.call('zremrangebyscore', dead, '-inf', ARGV[4]) "
+	"redis.call('zremrangebyrank', dead, 0, ARGV[5]) "
 	"end "
 	"if #out == 0 then return false end "
 	"return out";
+
+/*
+ * After a BLMOVE's reply was refused for its size. KEYS: wip, dead. ARGV: max payload,
+ * now, dead age cutoff, -dead max. Moves every job over the max payload from the list to
+ * the dead set; returns their sizes.
+ */
+static const char cull_script[] =
+	"local sizes = {} "
+	"for _, job in ipairs(redis.call('lrange', KEYS[1], 0, -1)) do "
+	"if #job > tonumber(ARGV[1]) then "
+	"redis.call('lrem', KEYS[1], 1, job) "
+	"redis.call('zadd', KEYS[2], ARGV[2], job) "
+	"sizes[#sizes + 1] = #job "
+	"end "
+	"end "
+	"if #sizes > 0 then "
+	"redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[3]) "
+	"redis.call('zremrangebyrank', KEYS[2], 0, ARGV[4]) "
+	"end "
+	"return sizes";
 
 struct fetch_queue {
 	struct fetch *f;
@@ -65,6 +110,7 @@ struct fetch {
 	struct engine *e;
 	struct fetch_queue *q;
 	int n;
+	char *deadkey;       /* dead */
 	int scanning;        /* a scan is in flight */
 	int n_blocking;      /* BLMOVEs in flight */
 	ev_timer pause;      /* after an error: never spin */
@@ -117,15 +163,89 @@ static void unblock_all(struct fetch *f)
 	}
 }
 
+/* The dead set's score and trims, as text: now, the age cutoff and -max. */
+struct dead_args {
+	char now[64];
+	char cutoff[64];
+	char rank[32];
+};
+
+static void dead_args_init(struct dead_args *d, const struct engine *e)
+{
+	double now = time_real();
+
+	snprintf(d->now, sizeof(d->now), "%.6f", now);
+	snprintf(d->cutoff, sizeof(d->cutoff), "%.6f", now - (double)e->opt->dead_timeout);
+	snprintf(d->rank, sizeof(d->rank), "-%ld", e->opt->dead_max_jobs);
+}
+
+/* A job too big to run went to the dead set in Redis: the line engine_accept writes. */
+static void log_killed(struct fetch *f, int qi, long long size)
+{
+	log_error("payload from queue '%s' cannot run: payload of %lld bytes is over the limit "
+		  "of %zu bytes (--max-payload); moved to the dead set verbatim",
+		  queue_name(f, qi), size, f->e->opt->limits.max_bytes);
+}
+
+struct cull {
+	struct fetch *f;
+	int qi;
+};
+
+static void on_cull(struct rconn *rc, struct redisReply *r, void *priv)
+{
+	struct cull *cu = priv;
+	size_t i;
+
+	(void)rc;
+	if (r && r->type == REDIS_REPLY_ARRAY) {
+		for (i = 0; i < r->elements; i++)
+			if (r->element[i]->type == REDIS_REPLY_INTEGER)
+				log_killed(cu->f, cu->qi, r->element[i]->integer);
+	} else if (r && r->type == REDIS_REPLY_ERROR) {
+		log_error("fetch: moving a job too big to read from '%s' to the dead set failed: %s",
+			  cu->f->q[cu->qi].wipkey, r->str);
+	}
+	free(cu);
+}
+
+/*
+ * A BLMOVE's reply was refused for its size: the job is at the head of the queue's
+ * in-progress list. Move what is too big to run from there to the dead set, in Redis.
+ * Persistent: if the connection drops, the script runs again and finds the same.
+ */
+static void cull(struct fetch *f, int qi)
+{
+	struct cull *cu = xcalloc(1, sizeof(*cu));
+	struct dead_args d;
+	char maxp[32];
+	const char *kv[6];
+	struct rcmd *c = rcmd_new();
+
+	cu->f = f;
+	cu->qi = qi;
+	dead_args_init(&d, f->e);
+	snprintf(maxp, sizeof(maxp), "%zu", f->e->opt->limits.max_bytes);
+	kv[0] = f->q[qi].wipkey;
+	kv[1] = f->deadkey;
+	kv[2] = maxp;
+	kv[3] = d.now;
+	kv[4] = d.cutoff;
+	kv[5] = d.rank;
+	rcmd_eval(c, cull_script, 2, kv, NULL, 6);
+	rconn_send(f->e->cmd, c, RCONN_PERSIST, 0, on_cull, cu);
+}
+
 static void on_blmove(struct rconn *rc, struct redisReply *r, void *priv)
 {
 	struct fetch_queue *fq = priv;
 	struct fetch *f = fq->f;
 
-	(void)rc;
 	fq->blocking = 0;
 	f->n_blocking--;
-	if (r && r->type == REDIS_REPLY_STRING) {
+	if (r == NULL && rconn_reply_refused(rc)) {
+		cull(f, fq->index); /* before the next scan, which the command connection orders */
+	} else if (r && r->type == REDIS_REPLY_STRING) {
 		take(f, fq->index, r->str, r->len);
 		unblock_all(f); /* back to scanning, in order, once they have all answered */
 	} else if (r && r->type == REDIS_REPLY_ERROR) {
@@ -166,11 +286,17 @@ static void on_scan(struct rconn *rc, struct redisReply *r, void *priv)
 		return; /* the command connection is down: its RCONN_UP kicks again */
 	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
 		for (i = 0; i + 1 < r->elements; i += 2) {
+			const struct redisReply *job = r->element[i + 1];
+
 			qi = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer - 1
 									 : -1;
-			if (qi < 0 || qi >= f->n || r->element[i + 1]->type != REDIS_REPLY_STRING)
+			if (qi < 0 || qi >= f->n ||
+			    (job->type != REDIS_REPLY_STRING && job->type != REDIS_REPLY_INTEGER))
 				abort(); /* BUG: the scan script returned something else */
-			take(f, (int)qi, r->element[i + 1]->str, r->element[i + 1]->len);
+			if (job->type == REDIS_REPLY_INTEGER)
+				log_killed(f, (int)qi, job->integer);
+			else
+				take(f, (int)qi, job->str, job->len);
 		}
 		engine_progress(f->e);
 		return;
@@ -205,22 +331,34 @@ static void scan(struct fetch *f)
 {
 	struct pool *pool = f->e->pool;
 	int want = pool_size(pool) - pool_busy_count(pool);
-	int nkv = 2 * f->n + want, i;
+	int nkv = 2 * f->n + 6 + want, i, k = 0;
 	const char **kv = xcalloc((size_t)nkv, sizeof(*kv));
 	struct sbuf *orders = xcalloc((size_t)want, sizeof(*orders));
+	struct dead_args d;
+	char maxp[32], budget[32];
 	struct rcmd *c;
 
 	for (i = 0; i < f->n; i++) {
-		kv[2 * i] = f->q[i].qkey;
-		kv[2 * i + 1] = f->q[i].wipkey;
+		kv[k++] = f->q[i].qkey;
+		kv[k++] = f->q[i].wipkey;
 	}
+	kv[k++] = f->deadkey;
+	/* The jobs' bytes; the slack covers each one's framing (the script counts 32). */
+	snprintf(maxp, sizeof(maxp), "%zu", f->e->opt->limits.max_bytes);
+	snprintf(budget, sizeof(budget), "%zu", f->e->opt->max_reply - OPTIONS_REPLY_SLACK);
+	dead_args_init(&d, f->e);
+	kv[k++] = maxp;
+	kv[k++] = budget;
+	kv[k++] = d.now;
+	kv[k++] = d.cutoff;
+	kv[k++] = d.rank;
 	for (i = 0; i < want; i++) {
 		sbuf_init(&orders[i]);
 		add_order(f, &orders[i]);
-		kv[2 * f->n + i] = orders[i].buf;
+		kv[k++] = orders[i].buf;
 	}
 	c = rcmd_new();
-	rcmd_eval(c, scan_script, 2 * f->n, kv, NULL, nkv);
+	rcmd_eval(c, scan_script, 2 * f->n + 1, kv, NULL, nkv);
 	for (i = 0; i < want; i++)
 		sbuf_release(&orders[i]);
 	free(orders);
@@ -278,8 +416,11 @@ struct fetch *fetch_new(struct engine *e)
 		fq->qkey = build_key(0, NULL, queue_name(f, i));
 		fq->wipkey = build_key(1, e->pi.identity, queue_name(f, i));
 		fq->conn = rconn_new(e->loop, &e->opt->redis, name);
+		/* A BLMOVE's reply is one job: a bigger one could not run anyway. */
+		rconn_set_max_reply(fq->conn, e->opt->limits.max_bytes + OPTIONS_REPLY_SLACK);
 		free(name);
 	}
+	f->deadkey = key_dup("dead");
 	ev_init(&f->pause, on_pause_end);
 	f->pause.data = f;
 	return f;
@@ -324,5 +465,6 @@ void fetch_free(struct fetch *f)
 		free(f->q[i].wipkey);
 	}
 	free(f->q);
+	free(f->deadkey);
 	free(f);
 }

@@ -7,7 +7,9 @@
  * each in C (no `at`, a fresh `enqueued_at`, every other byte kept), and then moves it in
  * one script that pushes only if its ZREM succeeded: atomic, and never enqueued twice when
  * several processes poll at once. A member that is not a job goes to the dead set the same
- * way.
+ * way. The read is a script that keeps its reply within --max-reply: it stops before the
+ * member that would pass the budget (the round reads again), and moves a member over
+ * --max-payload to the dead set in Redis, returning only its size.
  */
 #include "config.h"
 
@@ -24,8 +26,34 @@
 #include "rconn.h"
 #include "banned.h"
 
+/*
+ * KEYS: set, dead. ARGV: now, batch, max payload, byte budget, time of death, dead age
+ * cutoff, -dead max. Returns {more, member or size, ...}: more is 1 when members may be
+ * left (a whole batch, or the budget reached); a size stands for a member over the max
+ * payload, moved to the dead set.
+ */
 static const char due_script[] =
-	"return redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])";
+	"local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2]) "
+	"local out, total, killed = {#due >= tonumber(ARGV[2]) and 1 or 0}, 0, false "
+	"for _, m in ipairs(due) do "
+	"if #m > tonumber(ARGV[3]) then "
+	"redis.call('zrem', KEYS[1], m) "
+	"redis.call('zadd', KEYS[2], ARGV[5], m) "
+	"killed = true "
+	"out[#out + 1] = #m "
+	"elseif total > 0 and total + #m + 32 > tonumber(ARGV[4]) then "
+	"out[1] = 1 "
+	"break "
+	"else "
+	"total = total + #m + 32 "
+	"out[#out + 1] = m "
+	"end "
+	"end "
+	"if killed then "
+	"redis.call('zremrangebyscore', KEYS[2], '-inf', ARGV[6]) "
+	"redis.call('zremrangebyrank', KEYS[2], 0, ARGV[7]) "
+	"end "
+	"return out";
 
 /* KEYS: set, queues, queue:<q>. ARGV: member, new payload, queue name. */
 static const char move_script[] =
@@ -166,7 +194,8 @@ static void on_due(struct rconn *rc, struct redisReply *r, void *priv)
 
 	(void)rc;
 	pr->pending = 1; /* held until every move is sent */
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
 		if (r && r->type == REDIS_REPLY_ERROR)
 			log_error("poller: reading '%s' failed: %s", poll_sets[pr->set], r->str);
 		pr->set = (int)ARRAY_SIZE(poll_sets); /* end this round */
@@ -174,10 +203,17 @@ static void on_due(struct rconn *rc, struct redisReply *r, void *priv)
 		return;
 	}
 	setkey = key_dup(poll_sets[pr->set]);
-	pr->full = r->elements >= (size_t)strtol(POLLER_BATCH, NULL, 10);
-	for (i = 0; i < r->elements && e->state == ENGINE_RUNNING; i++)
-		if (r->element[i]->type == REDIS_REPLY_STRING)
-			move_member(e, pr, setkey, r->element[i]->str, r->element[i]->len);
+	pr->full = r->element[0]->integer == 1;
+	for (i = 1; i < r->elements && e->state == ENGINE_RUNNING; i++) {
+		const struct redisReply *m = r->element[i];
+
+		if (m->type == REDIS_REPLY_STRING)
+			move_member(e, pr, setkey, m->str, m->len);
+		else if (m->type == REDIS_REPLY_INTEGER)
+			log_error("poller: a member of '%s' of %lld bytes is over the limit of %zu "
+				  "bytes (--max-payload); moved to the dead set verbatim",
+				  setkey, m->integer, e->opt->limits.max_bytes);
+	}
 	free(setkey);
 	round_step_done(pr);
 }
@@ -186,8 +222,10 @@ static void poll_set(struct engine *e, int set)
 {
 	struct poll_round *pr;
 	struct sbuf now;
-	char *key;
-	const char *kv[3];
+	char *key, *dead;
+	char maxp[32], budget[32], died[64], cutoff[64], rank[32];
+	const char *kv[9];
+	double t = time_real();
 
 	if (e->state != ENGINE_RUNNING)
 		return;
@@ -196,19 +234,33 @@ static void poll_set(struct engine *e, int set)
 	pr->set = set;
 	e->poll_inflight = 1;
 	sbuf_init(&now);
-	ts_append_seconds(&now, time_real());
+	ts_append_seconds(&now, t);
 	key = key_dup(poll_sets[set]);
+	dead = key_dup("dead");
+	snprintf(maxp, sizeof(maxp), "%zu", e->opt->limits.max_bytes);
+	/* The members' bytes; the slack covers each one's framing (the script counts 32). */
+	snprintf(budget, sizeof(budget), "%zu", e->opt->max_reply - OPTIONS_REPLY_SLACK);
+	snprintf(died, sizeof(died), "%.6f", t);
+	snprintf(cutoff, sizeof(cutoff), "%.6f", t - (double)e->opt->dead_timeout);
+	snprintf(rank, sizeof(rank), "-%ld", e->opt->dead_max_jobs);
 	kv[0] = key;
-	kv[1] = now.buf;
-	kv[2] = POLLER_BATCH;
+	kv[1] = dead;
+	kv[2] = now.buf;
+	kv[3] = POLLER_BATCH;
+	kv[4] = maxp;
+	kv[5] = budget;
+	kv[6] = died;
+	kv[7] = cutoff;
+	kv[8] = rank;
 	{
 		struct rcmd *c = rcmd_new();
 
-		rcmd_eval(c, due_script, 1, kv, NULL, 3);
+		rcmd_eval(c, due_script, 2, kv, NULL, 9);
 		rconn_send(e->cmd, c, 0, 0, on_due, pr);
 	}
 	sbuf_release(&now);
 	free(key);
+	free(dead);
 }
 
 static void on_poll_timer(struct ev_loop *loop, ev_timer *w, int revents)

@@ -35,6 +35,32 @@ static const char recover_script[] =
 	"redis.call('rpush', KEYS[2], ARGV[1]) "
 	"return 1";
 
+/*
+ * KEYS: wip, queue, identity. ARGV: batch, max payload, byte budget. The tail of a dead
+ * process's list, its reply kept within --max-reply: {more, job or size, ...}, more being 1
+ * when jobs may be left. A job over the max payload goes back to the front of its queue
+ * here, its size standing in its place (the fetch that takes it moves it to the dead set):
+ * it never crosses the wire. Only {0} while the owner lives.
+ */
+static const char read_script[] =
+	"if redis.call('exists', KEYS[3]) == 1 then return {0} end "
+	"local list = redis.call('lrange', KEYS[1], -tonumber(ARGV[1]), -1) "
+	"local out, total = {#list >= tonumber(ARGV[1]) and 1 or 0}, 0 "
+	"for _, job in ipairs(list) do "
+	"if #job > tonumber(ARGV[2]) then "
+	"redis.call('lrem', KEYS[1], -1, job) "
+	"redis.call('rpush', KEYS[2], job) "
+	"out[#out + 1] = #job "
+	"elseif total > 0 and total + #job + 32 > tonumber(ARGV[3]) then "
+	"out[1] = 1 "
+	"break "
+	"else "
+	"total = total + #job + 32 "
+	"out[#out + 1] = job "
+	"end "
+	"end "
+	"return out";
+
 /* KEYS: registry, wip, identity. ARGV: member. Drop the member once its list is empty. */
 static const char forget_script[] =
 	"if redis.call('exists', KEYS[3]) == 1 then return 0 end "
@@ -238,27 +264,55 @@ static void on_list(struct rconn *rc, struct redisReply *r, void *priv)
 	(void)rc;
 	ol->pending = 1; /* held while the entries are sent */
 	ol->full = 0;
-	if (r && r->type == REDIS_REPLY_ARRAY) {
-		ol->full = r->elements >= RECOVERY_BATCH;
-		for (i = 0; i < r->elements; i++)
-			if (r->element[i]->type == REDIS_REPLY_STRING)
-				recover_entry(ol, r->element[i]->str, r->element[i]->len);
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER) {
+		ol->full = r->element[0]->integer == 1;
+		for (i = 1; i < r->elements; i++) {
+			const struct redisReply *el = r->element[i];
+
+			if (el->type == REDIS_REPLY_STRING)
+				recover_entry(ol, el->str, el->len);
+			else if (el->type == REDIS_REPLY_INTEGER)
+				log_warn("recovered a job of %lld bytes, over --max-payload, of dead "
+					 "process %s: back at the front of queue '%s'",
+					 el->integer, ol->identity, ol->queue);
+		}
+	} else if (r && r->type == REDIS_REPLY_ERROR) {
+		log_error("recovery: reading the jobs of dead process %s failed: %s", ol->identity,
+			  r->str);
 	}
 	list_step_done(ol);
 }
 
 static void read_list(struct orphan_list *ol)
 {
-	struct sbuf wip;
+	const struct options *opt = ol->e->opt;
+	struct sbuf wip, queue, id;
 	struct rcmd *c = rcmd_new();
-	char from[16];
+	char batch[16], maxp[32], budget[32];
+	const char *kv[6];
 
 	sbuf_init(&wip);
+	sbuf_init(&queue);
+	sbuf_init(&id);
 	key_wip(&wip, ol->identity, ol->queue);
-	snprintf(from, sizeof(from), "-%d", RECOVERY_BATCH);
-	rcmd_args(c, "LRANGE", wip.buf, from, "-1", NULL);
+	key_queue(&queue, ol->queue);
+	key_identity(&id, ol->identity, "");
+	snprintf(batch, sizeof(batch), "%d", RECOVERY_BATCH);
+	snprintf(maxp, sizeof(maxp), "%zu", opt->limits.max_bytes);
+	/* The jobs' bytes; the slack covers each one's framing (the script counts 32). */
+	snprintf(budget, sizeof(budget), "%zu", opt->max_reply - OPTIONS_REPLY_SLACK);
+	kv[0] = wip.buf;
+	kv[1] = queue.buf;
+	kv[2] = id.buf;
+	kv[3] = batch;
+	kv[4] = maxp;
+	kv[5] = budget;
+	rcmd_eval(c, read_script, 3, kv, NULL, 6);
 	rconn_send(ol->e->cmd, c, 0, 0, on_list, ol);
 	sbuf_release(&wip);
+	sbuf_release(&queue);
+	sbuf_release(&id);
 }
 
 static void on_exists(struct rconn *rc, struct redisReply *r, void *priv)
