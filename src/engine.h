@@ -55,6 +55,7 @@ struct engine {
 	/* counters since the last flush */
 	long processed;
 	long failed;
+	unsigned long flush_seq;      /* numbers each stats flush, for its guard key */
 
 	/* heartbeat */
 	ev_timer beat_timer;

@@ -20,6 +20,22 @@
 #include "rconn.h"
 #include "banned.h"
 
+/*
+ * KEYS: guard, stat:processed, stat:processed:<date>, stat:failed, stat:failed:<date>.
+ * ARGV: processed, failed, the daily keys' TTL. Counted once per guard key: a flush sent
+ * again after a reconnect, or run late by a server that was frozen after winch gave up on
+ * the connection, does not count twice.
+ */
+static const char flush_script[] =
+	"if not redis.call('set', KEYS[1], '1', 'NX', 'EX', 3600) then return 0 end "
+	"for i = 0, 1 do "
+	"local n = tonumber(ARGV[1 + i]) "
+	"if n > 0 then "
+	"redis.call('incrby', KEYS[2 + 2 * i], n) "
+	"redis.call('incrby', KEYS[3 + 2 * i], n) "
+	"redis.call('expire', KEYS[3 + 2 * i], ARGV[3]) "
+	"end end return 1";
+
 struct stats_flush {
 	struct engine *e;
 	long processed;
@@ -33,8 +49,12 @@ static void on_stats(struct rconn *rc, struct redisReply *r, void *priv)
 	struct engine *e = sf->e;
 
 	(void)rc;
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		/* Not counted in Redis: keep them for the next flush. */
+	if (r == NULL) {
+		/* Stopped before Redis had it (a persistent write fails only then). */
+		e->processed += sf->processed;
+		e->failed += sf->failed;
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		log_error("stats flush refused: %s", r->str);
 		e->processed += sf->processed;
 		e->failed += sf->failed;
 	}
@@ -45,26 +65,20 @@ static void on_stats(struct rconn *rc, struct redisReply *r, void *priv)
 	free(sf);
 }
 
-static void add_stat(struct rcmd *c, const char *stat, long n, const char *date)
+static char *stat_key(const char *stat, const char *date)
 {
-	char num[32];
-	char *total;
-	struct sbuf daily;
+	struct sbuf sb;
 
-	snprintf(num, sizeof(num), "%ld", n);
-	sbuf_init(&daily);
-	total = xasprintf("stat:%s", stat);
-	key_stat_daily(&daily, stat, date);
-	{
-		char *k = key_dup(total);
+	sbuf_init(&sb);
+	if (date) {
+		key_stat_daily(&sb, stat, date);
+	} else {
+		char *total = xasprintf("stat:%s", stat);
 
-		rcmd_args(c, "INCRBY", k, num, NULL);
-		free(k);
+		key_plain(&sb, total);
+		free(total);
 	}
-	rcmd_args(c, "INCRBY", daily.buf, num, NULL);
-	rcmd_args(c, "EXPIRE", daily.buf, STATS_DAILY_TTL, NULL);
-	sbuf_release(&daily);
-	free(total);
+	return sbuf_detach(&sb, NULL);
 }
 
 /* Send the counters gathered since the last flush; returns 1 if it sent anything. */
@@ -72,7 +86,10 @@ static int flush_stats(struct engine *e, int closing)
 {
 	struct stats_flush *sf;
 	struct rcmd *c;
-	char date[16];
+	char date[16], p[32], f[32], name[400];
+	char *kv[8];
+	struct sbuf guard;
+	int i;
 
 	if (e->processed == 0 && e->failed == 0)
 		return 0;
@@ -84,11 +101,24 @@ static int flush_stats(struct engine *e, int closing)
 	e->processed = 0;
 	e->failed = 0;
 	ts_utc_date(time_real(), date);
+	snprintf(name, sizeof(name), "flush:%s:%lu", e->pi.identity, ++e->flush_seq);
+	sbuf_init(&guard);
+	key_winch(&guard, name);
+	snprintf(p, sizeof(p), "%ld", sf->processed);
+	snprintf(f, sizeof(f), "%ld", sf->failed);
+	kv[0] = sbuf_detach(&guard, NULL);
+	kv[1] = stat_key("processed", NULL);
+	kv[2] = stat_key("processed", date);
+	kv[3] = stat_key("failed", NULL);
+	kv[4] = stat_key("failed", date);
+	kv[5] = p;
+	kv[6] = f;
+	kv[7] = (char *)STATS_DAILY_TTL;
 	c = rcmd_new();
-	rcmd_multi(c);
-	add_stat(c, "processed", sf->processed, date);
-	add_stat(c, "failed", sf->failed, date);
-	rconn_send(e->cmd, c, 0, 0, on_stats, sf);
+	rcmd_eval(c, flush_script, 5, (const char *const *)kv, NULL, 8);
+	for (i = 0; i < 5; i++)
+		free(kv[i]);
+	rconn_send(e->cmd, c, RCONN_PERSIST, 0, on_stats, sf);
 	return 1;
 }
 
