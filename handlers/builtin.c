@@ -102,13 +102,17 @@ static enum winch_result sleep_perform(struct winch_job *job)
 	struct json_object *ms = json_object_array_get_idx(args, 0);
 	struct json_object *q = json_object_array_get_idx(args, 1);
 	struct timespec ts;
+	double d;
 	int64_t v;
 
 	if (ms == NULL || !(json_object_is_type(ms, json_type_int) ||
 			    json_object_is_type(ms, json_type_double)))
 		return arg_error(job, "Winch::Sleep needs args [milliseconds, reply_queue?, *rest]");
-	v = json_object_is_type(ms, json_type_int) ? json_object_get_int64(ms)
-						    : (int64_t)json_object_get_double(ms);
+	d = json_object_get_double(ms);
+	/* A double out of int64_t's range must not reach the cast: that is undefined. */
+	if (json_object_is_type(ms, json_type_double) && !(d > -1.0 && d < 86400001.0))
+		return arg_error(job, "Winch::Sleep milliseconds must be from 0 to 86400000");
+	v = json_object_is_type(ms, json_type_int) ? json_object_get_int64(ms) : (int64_t)d;
 	if (v < 0 || v > 86400000)
 		return arg_error(job, "Winch::Sleep milliseconds must be from 0 to 86400000");
 	ts.tv_sec = (time_t)(v / 1000);

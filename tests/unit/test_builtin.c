@@ -297,6 +297,9 @@ static void test_sleep_bad_args(void **state)
 	expect_arg_error(state, "Winch::Sleep", "[\"20\"]");
 	expect_arg_error(state, "Winch::Sleep", "[-1]");
 	expect_arg_error(state, "Winch::Sleep", "[86400001]");
+	expect_arg_error(state, "Winch::Sleep", "[1e300]"); /* no double-to-int overflow */
+	expect_arg_error(state, "Winch::Sleep", "[-1e300]");
+	expect_arg_error(state, "Winch::Sleep", "[86400001.0]");
 	expect_arg_error(state, "Winch::Sleep", "[0,5]");
 	expect_arg_error(state, "Winch::Sleep", "[0,\"\"]");
 }
