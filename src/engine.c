@@ -506,8 +506,14 @@ static void on_redis_event(struct rconn *rc, enum rconn_event ev, const char *wh
 		}
 		return;
 	}
-	/* The command connection carries every write and the fetch scan: Redis is back with it. */
-	if (e->redis_down && rc == e->cmd) {
+	if (e->redis_down) {
+		/* Redis answers again: the connections still in their backoff try at once. */
+		rconn_retry_now(e->cmd);
+		fetch_retry_now(e->fetcher);
+		if (!rconn_is_up(e->cmd) || !fetch_all_up(e->fetcher)) {
+			fetch_kick(e); /* the scan needs only the command connection */
+			return;
+		}
 		log_info("redis is reachable again after %.1f s", ev_now(e->loop) - e->down_since);
 		e->redis_down = 0;
 		/* Before the fetch kicked below: the command connection is FIFO. */

@@ -434,6 +434,24 @@ void fetch_start(struct fetch *f)
 		rconn_start(f->q[i].conn);
 }
 
+int fetch_all_up(const struct fetch *f)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++)
+		if (!rconn_is_up(f->q[i].conn))
+			return 0;
+	return 1;
+}
+
+void fetch_retry_now(struct fetch *f)
+{
+	int i;
+
+	for (i = 0; i < f->n; i++)
+		rconn_retry_now(f->q[i].conn);
+}
+
 void fetch_on_event(struct fetch *f, rconn_event_fn fn, void *priv)
 {
 	int i;

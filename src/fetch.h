@@ -18,6 +18,10 @@ struct fetch;
 struct fetch *fetch_new(struct engine *e);
 void fetch_start(struct fetch *f);
 void fetch_free(struct fetch *f);
+/* Every fetch connection is up. */
+int fetch_all_up(const struct fetch *f);
+/* Connections waiting out their backoff try now (Redis answered on another one). */
+void fetch_retry_now(struct fetch *f);
 /* Report every fetch connection's events to fn. */
 void fetch_on_event(struct fetch *f, rconn_event_fn fn, void *priv);
 /* rc is one of the fetcher's connections. */
