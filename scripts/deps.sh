@@ -3,7 +3,8 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libhiredis-dev libjson-c-dev libev-dev libssl-dev zlib1g-dev libcmocka-dev
-      redis-server ruby ruby-sidekiq ruby-activejob ruby-redis valgrind"
+      redis-server ruby ruby-sidekiq ruby-activejob ruby-redis valgrind
+      clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

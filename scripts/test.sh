@@ -48,6 +48,7 @@ run_stage "interop (winch)" 600 env WORKER=winch WINCH="$top/build/winch" tests/
 run_stage "interop (ruby sidekiq)" 600 env WORKER=sidekiq tests/interop/run.sh
 run_stage chaos 300 env WINCH="$top/build/winch" tests/chaos/run.sh
 run_stage "soak (1M jobs, RSS)" 300 env WINCH="$top/build/winch" tests/soak/run.sh
+run_stage fuzz 240 tests/fuzz/run.sh
 run_stage "asan build + unit" 600 asan_build
 run_stage "integration (valgrind)" 900 tests/integration/valgrind.sh
 run_stage "integration (asan)" 600 env WINCH="$top/build-asan/winch" WINCH_ASAN=1 \

@@ -16,6 +16,7 @@
 #include "activejob.h"
 #include "jsonraw.h"
 #include "payload.h"
+#include "queues.h"
 #include "retry.h"
 #include "util.h"
 
@@ -173,6 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((pe == PAYLOAD_OK || pe == PAYLOAD_BAD_FIELD) == (p.root != NULL));
 	if (pe == PAYLOAD_OK) {
 		CHECK(p.klass && p.klass[0] && p.jid && p.args);
+		CHECK(p.queue == NULL || strlen(p.queue) <= QUEUE_NAME_MAX);
+		CHECK(p.retry_queue == NULL || strlen(p.retry_queue) <= QUEUE_NAME_MAX);
 		check_span(p.args_raw, size);
 		CHECK(text[p.args_raw.off] == '[');
 	}
