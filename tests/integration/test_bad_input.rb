@@ -140,6 +140,11 @@ class TestBadInput < Integration::Test
     assert_invalid_job(good_hash.merge("jid" => 12345), "jid")
   end
 
+  # A queue name becomes a key and a member of `queues`: over 256 bytes it is refused.
+  def test_queue_name_over_256_bytes
+    assert_invalid_job(good_hash.merge("queue" => "q" * 257), "queue")
+  end
+
   # ---- payloads that must run --------------------------------------------------------
 
   def test_integer_beyond_64_bits_is_echoed_byte_for_byte
