@@ -23,6 +23,13 @@ class TestReplyLimit < Integration::Test
     raw
   end
 
+  # Until a client is blocked in BLMOVE (it is sent again every 2 s: a few ms without one).
+  def wait_blocked
+    wait_for("winch blocked in BLMOVE", 10 * Integration::SLOW) {
+      redis.call("CLIENT", "LIST").include?("cmd=blmove")
+    }
+  end
+
   def errors_naming_the_limit(w)
     log_lines(w, "ERROR").grep(/--max-payload/)
   end
@@ -43,7 +50,7 @@ class TestReplyLimit < Integration::Test
   # job is moved from the in-progress list to the dead set by a script.
   def test_2mb_job_reaching_a_blocked_fetch
     w, identity = start_winch("-c", "2", *LIMITS)
-    sleep 0.3 # blocked in BLMOVE by now
+    wait_blocked
     raw = lpush_raw(big_job(TWO_MB))
     jid = push_echo("replies", "after")
     assert_equal [jid, "after"], JSON.parse(wait_reply(jid))["args"], "the worker goes on"
