@@ -22,19 +22,18 @@
 
 /*
  * KEYS: guard, stat:processed, stat:processed:<date>, stat:failed, stat:failed:<date>.
- * ARGV: processed, failed, the daily keys' TTL. Counted once per guard key: a flush sent
+ * ARGV: processed, failed, the daily keys' TTL. Both are INCRBY'd even when 0, as Sidekiq
+ * does (a reader sees "0", not nil). Counted once per guard key: a flush sent
  * again after a reconnect, or run late by a server that was frozen after winch gave up on
  * the connection, does not count twice.
  */
 static const char flush_script[] =
 	"if not redis.call('set', KEYS[1], '1', 'NX', 'EX', 3600) then return 0 end "
 	"for i = 0, 1 do "
-	"local n = tonumber(ARGV[1 + i]) "
-	"if n > 0 then "
-	"redis.call('incrby', KEYS[2 + 2 * i], n) "
-	"redis.call('incrby', KEYS[3 + 2 * i], n) "
+	"redis.call('incrby', KEYS[2 + 2 * i], ARGV[1 + i]) "
+	"redis.call('incrby', KEYS[3 + 2 * i], ARGV[1 + i]) "
 	"redis.call('expire', KEYS[3 + 2 * i], ARGV[3]) "
-	"end end return 1";
+	"end return 1";
 
 struct stats_flush {
 	struct engine *e;
