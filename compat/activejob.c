@@ -168,89 +168,189 @@ int activejob_unwrap(struct json_object *args, const char *wrapped, struct activ
 	return 0;
 }
 
-static int raw_is(const char *text, const struct jsonraw_span *s, const char *quoted)
-{
-	size_t n = strlen(quoted);
+/*
+ * The raw resolution walks the text once, with a cursor: rescanning each container's
+ * members at every level (as jsonraw_members would) costs depth x size, seconds of the
+ * loop's time for a deep 16 MiB payload. The text was checked as JSON by the caller; the
+ * walk still never reads past its end.
+ */
+struct raw_walk {
+	const char *t;
+	size_t len;
+	size_t pos;
+};
 
-	return s->len == n && memcmp(text + s->off, quoted, n) == 0;
+static int walk_value(struct raw_walk *w, struct sbuf *out, int depth);
+
+static int walk_ws_is(struct raw_walk *w, char c)
+{
+	while (w->pos < w->len && (w->t[w->pos] == ' ' || w->t[w->pos] == '\t' ||
+				   w->t[w->pos] == '\n' || w->t[w->pos] == '\r'))
+		w->pos++;
+	return w->pos < w->len && w->t[w->pos] == c;
 }
 
-static int resolve_raw_value(const char *text, size_t len, struct sbuf *out, int depth);
-
-static int resolve_raw_object(const char *text, size_t len, struct sbuf *out, int depth)
+/* A string at the cursor, copied to out (NULL: skipped). */
+static int walk_string(struct raw_walk *w, struct sbuf *out)
 {
-	struct jsonraw_member *m;
-	int n, i, rc = 0, first = 1;
+	size_t start;
 
-	n = jsonraw_members(text, len, NULL, 0);
-	if (n < 0)
+	if (!walk_ws_is(w, '"'))
 		return -1;
-	m = xcalloc((size_t)n + 1, sizeof(*m));
-	jsonraw_members(text, len, m, n);
-	if (n == 1 && raw_is(text, &m[0].key, "\"_aj_globalid\"") && text[m[0].value.off] == '"') {
-		sbuf_add(out, text + m[0].value.off, m[0].value.len);
-		free(m);
+	start = w->pos;
+	for (w->pos++; w->pos < w->len; w->pos++) {
+		if (w->t[w->pos] == '\\') {
+			w->pos++;
+		} else if (w->t[w->pos] == '"') {
+			w->pos++;
+			if (out)
+				sbuf_add(out, w->t + start, w->pos - start);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A number, true, false or null: byte for byte (numbers stay exact). */
+static int walk_scalar(struct raw_walk *w, struct sbuf *out)
+{
+	size_t start = w->pos;
+
+	while (w->pos < w->len && strchr(",}] \t\n\r", w->t[w->pos]) == NULL)
+		w->pos++;
+	if (w->pos == start)
+		return -1;
+	if (out)
+		sbuf_add(out, w->t + start, w->pos - start);
+	return 0;
+}
+
+static int is_marker_key(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(hash_markers); i++) {
+		if (len == strlen(hash_markers[i]) + 2 && memcmp(key + 1, hash_markers[i], len - 2) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * An object: its members resolved, markers dropped; {"_aj_globalid": "<uri>"} (that one
+ * member, a string) becomes the string.
+ */
+static int walk_object(struct raw_walk *w, struct sbuf *out, int depth)
+{
+	size_t start = out ? out->len : 0, key, klen, vstart = 0;
+	int members = 0, written = 0, gid = 0;
+
+	w->pos++; /* '{' */
+	if (out)
+		sbuf_addc(out, '{');
+	if (walk_ws_is(w, '}')) {
+		w->pos++;
+		if (out)
+			sbuf_addc(out, '}');
 		return 0;
 	}
-	sbuf_addc(out, '{');
-	for (i = 0; i < n && rc == 0; i++) {
-		if (raw_is(text, &m[i].key, "\"_aj_symbol_keys\"") ||
-		    raw_is(text, &m[i].key, "\"_aj_ruby2_keywords\"") ||
-		    raw_is(text, &m[i].key, "\"_aj_hash_with_indifferent_access\""))
-			continue;
-		if (!first)
-			sbuf_addc(out, ',');
-		first = 0;
-		sbuf_add(out, text + m[i].key.off, m[i].key.len);
-		sbuf_addc(out, ':');
-		rc = resolve_raw_value(text + m[i].value.off, m[i].value.len, out, depth + 1);
+	for (;;) {
+		walk_ws_is(w, '"');
+		key = w->pos;
+		if (walk_string(w, NULL) < 0)
+			return -1;
+		klen = w->pos - key; /* quotes included, as written */
+		if (!walk_ws_is(w, ':'))
+			return -1;
+		w->pos++;
+		members++;
+		gid = 0;
+		if (is_marker_key(w->t + key, klen)) {
+			if (walk_value(w, NULL, depth + 1) < 0)
+				return -1;
+		} else {
+			if (out && written++)
+				sbuf_addc(out, ',');
+			if (out) {
+				sbuf_add(out, w->t + key, klen);
+				sbuf_addc(out, ':');
+			}
+			gid = klen == 14 && memcmp(w->t + key, "\"_aj_globalid\"", 14) == 0 &&
+			      walk_ws_is(w, '"');
+			vstart = out ? out->len : 0;
+			if (walk_value(w, out, depth + 1) < 0)
+				return -1;
+		}
+		if (walk_ws_is(w, ','))
+			w->pos++;
+		else if (walk_ws_is(w, '}'))
+			break;
+		else
+			return -1;
 	}
-	sbuf_addc(out, '}');
-	free(m);
-	return rc;
+	w->pos++; /* '}' */
+	if (out && members == 1 && gid) {
+		size_t n = out->len - vstart;
+
+		memmove(out->buf + start, out->buf + vstart, n);
+		out->len = start + n;
+		out->buf[out->len] = '\0';
+	} else if (out) {
+		sbuf_addc(out, '}');
+	}
+	return 0;
 }
 
-static int resolve_raw_array(const char *text, size_t len, struct sbuf *out, int depth)
+static int walk_array(struct raw_walk *w, struct sbuf *out, int depth)
 {
-	struct jsonraw_span *el;
-	int n, i, rc = 0;
+	int n = 0;
 
-	n = jsonraw_elements(text, len, NULL, 0);
-	if (n < 0)
-		return -1;
-	el = xcalloc((size_t)n + 1, sizeof(*el));
-	jsonraw_elements(text, len, el, n);
-	sbuf_addc(out, '[');
-	for (i = 0; i < n && rc == 0; i++) {
-		if (i)
-			sbuf_addc(out, ',');
-		rc = resolve_raw_value(text + el[i].off, el[i].len, out, depth + 1);
+	w->pos++; /* '[' */
+	if (out)
+		sbuf_addc(out, '[');
+	if (walk_ws_is(w, ']')) {
+		w->pos++;
+		if (out)
+			sbuf_addc(out, ']');
+		return 0;
 	}
-	sbuf_addc(out, ']');
-	free(el);
-	return rc;
+	for (;;) {
+		if (out && n++)
+			sbuf_addc(out, ',');
+		if (walk_value(w, out, depth + 1) < 0)
+			return -1;
+		if (walk_ws_is(w, ','))
+			w->pos++;
+		else if (walk_ws_is(w, ']'))
+			break;
+		else
+			return -1;
+	}
+	w->pos++; /* ']' */
+	if (out)
+		sbuf_addc(out, ']');
+	return 0;
 }
 
 /* Recursion is bounded: the payload passed the depth check before it got here. */
-static int resolve_raw_value(const char *text, size_t len, struct sbuf *out, int depth)
+static int walk_value(struct raw_walk *w, struct sbuf *out, int depth)
 {
-	size_t i = 0;
-
 	if (depth > PAYLOAD_MAX_DEPTH_CAP)
 		return -1;
-	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r'))
-		i++;
-	if (i < len && text[i] == '{')
-		return resolve_raw_object(text, len, out, depth);
-	if (i < len && text[i] == '[')
-		return resolve_raw_array(text, len, out, depth);
-	sbuf_add(out, text, len); /* scalars byte for byte: numbers stay exact */
-	return 0;
+	if (walk_ws_is(w, '{'))
+		return walk_object(w, out, depth);
+	if (walk_ws_is(w, '['))
+		return walk_array(w, out, depth);
+	if (walk_ws_is(w, '"'))
+		return walk_string(w, out);
+	return walk_scalar(w, out);
 }
 
 int activejob_arguments_raw(const char *args, size_t len, struct sbuf *out)
 {
 	struct jsonraw_span job, arguments;
+	struct raw_walk w;
+	size_t mark;
 	int n;
 
 	n = jsonraw_elements(args, len, &job, 1);
@@ -258,5 +358,15 @@ int activejob_arguments_raw(const char *args, size_t len, struct sbuf *out)
 		return -1;
 	if (args[job.off + arguments.off] != '[')
 		return -1;
-	return resolve_raw_value(args + job.off + arguments.off, arguments.len, out, 0);
+	w.t = args + job.off + arguments.off;
+	w.len = arguments.len;
+	w.pos = 0;
+	mark = out->len;
+	if (walk_value(&w, out, 0) < 0) {
+		out->len = mark; /* cannot happen: jsonraw checked the text */
+		if (out->buf)
+			out->buf[mark] = '\0';
+		return -1;
+	}
+	return 0;
 }

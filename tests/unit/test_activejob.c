@@ -275,6 +275,9 @@ static void test_arguments_raw(void **state)
 		"access\":true,\"z\":null}],\"_aj_ruby2_keywords\":[\"kw\"]},"
 		"{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\",\"value\":\"sym\"}]"
 		",\"executions\":0}]";
+	const char spaced[] = " [ { \"arguments\" : [ 1 , { \"_aj_globalid\" : \"gid://x\" } , "
+			      "{ \"_aj_globalid\" : \"a\" , \"_aj_symbol_keys\" : [ ] } , { } , [ ] , "
+			      "-1.5e+3 , \"s\\\"\" ] } ] ";
 	struct sbuf out;
 
 	(void)state;
@@ -285,6 +288,11 @@ static void test_arguments_raw(void **state)
 			    "\"gid://app/User/42\",{\"kw\":[1,{\"z\":null}]},"
 			    "{\"_aj_serialized\":\"ActiveJob::Serializers::SymbolSerializer\","
 			    "\"value\":\"sym\"}]");
+	sbuf_reset(&out);
+	/* White space anywhere, as a pretty-printing producer writes it, is dropped. */
+	assert_int_equal(activejob_arguments_raw(spaced, sizeof(spaced) - 1, &out), 0);
+	assert_string_equal(sbuf_str(&out),
+			    "[1,\"gid://x\",{\"_aj_globalid\":\"a\"},{},[],-1.5e+3,\"s\\\"\"]");
 	sbuf_reset(&out);
 	assert_int_equal(activejob_arguments_raw("[{\"job_class\":\"X\"}]", 20, &out), -1);
 	assert_int_equal(activejob_arguments_raw("[{\"arguments\":{}}]", 18, &out), -1);
