@@ -53,3 +53,8 @@ run_stage "asan build + unit" 600 asan_build
 run_stage "integration (valgrind)" 900 tests/integration/valgrind.sh
 run_stage "integration (asan)" 600 env WINCH="$top/build-asan/winch" WINCH_ASAN=1 \
 	tests/integration/run.sh
+# The rest of the suite on the sanitizer build too: ASAN_OPTIONS makes any report abort the
+# process (UBSan is built with -fno-sanitize-recover), which fails the test that ran it.
+asan_env() { env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 WINCH="$top/build-asan/winch" "$@"; }
+run_stage "interop (winch, asan)" 900 asan_env WORKER=winch tests/interop/run.sh
+run_stage "chaos (asan)" 300 asan_env tests/chaos/run.sh
