@@ -245,6 +245,7 @@ static void on_blmove(struct rconn *rc, struct redisReply *r, void *priv)
 	f->n_blocking--;
 	if (r == NULL && rconn_reply_refused(rc)) {
 		cull(f, fq->index); /* before the next scan, which the command connection orders */
+		unblock_all(f);     /* as after a job: scan again once they have all answered */
 	} else if (r && r->type == REDIS_REPLY_STRING) {
 		take(f, fq->index, r->str, r->len);
 		unblock_all(f); /* back to scanning, in order, once they have all answered */
