@@ -8,36 +8,14 @@
 #   CHAOS_SECONDS=S   how long the killing goes on at most (default 40)
 require "securerandom"
 require_relative "../integration/helper"
+require_relative "chaos_jobs"
 
 class TestChaos < Integration::Test
-  JOBS = Integer(ENV.fetch("CHAOS_JOBS", "60000"))
-  KILL_SECONDS = Float(ENV.fetch("CHAOS_SECONDS", "40"))
-  CONCURRENCY = 10
-  WORKERS = 2
+  include ChaosJobs
 
   def winch_args
     ["-c", CONCURRENCY, "-t", "1", "--beat-interval", "0.5", "--heartbeat-ttl", "2",
      "--recovery-interval", "0.5", "--poll-interval", "1"]
-  end
-
-  def push_all(r, jids)
-    now = Time.now.to_f
-    jids.each_slice(1000) do |slice|
-      payloads = slice.map { |jid|
-        JSON.generate({"retry" => true, "queue" => "default", "args" => ["replies", jid],
-                       "class" => "Winch::Echo", "jid" => jid, "created_at" => now,
-                       "enqueued_at" => now})
-      }
-      r.pipelined do |p|
-        p.sadd("queues", "default")
-        p.lpush("queue:default", payloads)
-      end
-    end
-  end
-
-  # The original jid of each reply: Winch::Echo answers [jid of the job, *rest], rest = [jid].
-  def answered(r)
-    r.lrange("queue:replies", 0, -1).map { |raw| JSON.parse(raw)["args"][1] }
   end
 
   def test_sigkills_and_a_redis_restart_lose_no_job

@@ -17,12 +17,10 @@
 require "securerandom"
 require "set"
 require_relative "../integration/helper"
+require_relative "chaos_jobs"
 
 class TestChaosSidekiq < Integration::Test
-  JOBS = Integer(ENV.fetch("CHAOS_JOBS", "60000"))
-  KILL_SECONDS = Float(ENV.fetch("CHAOS_SECONDS", "40"))
-  CONCURRENCY = 10
-  WORKERS = 2
+  include ChaosJobs
 
   def setup
     skip "Ruby Sidekiq chaos: set WORKER=sidekiq or CHAOS_SIDEKIQ=1" unless
@@ -33,27 +31,6 @@ class TestChaosSidekiq < Integration::Test
   def spawn_sidekiq(url)
     Harness.start_worker(kind: :sidekiq, concurrency: CONCURRENCY, timeout: 1,
       env: {"REDIS_URL" => url})
-  end
-
-  # The same payloads as test_chaos.rb.
-  def push_all(r, jids)
-    now = Time.now.to_f
-    jids.each_slice(1000) do |slice|
-      payloads = slice.map { |jid|
-        JSON.generate({"retry" => true, "queue" => "default", "args" => ["replies", jid],
-                       "class" => "Winch::Echo", "jid" => jid, "created_at" => now,
-                       "enqueued_at" => now})
-      }
-      r.pipelined do |p|
-        p.sadd("queues", "default")
-        p.lpush("queue:default", payloads)
-      end
-    end
-  end
-
-  # The original jid of each reply: Winch::Echo answers [jid of the job, *rest], rest = [jid].
-  def answered(r)
-    r.lrange("queue:replies", 0, -1).map { |raw| JSON.parse(raw)["args"][1] }
   end
 
   def jids_in_set(r, key)
