@@ -13,7 +13,7 @@
 #   CHAOS_SIDEKIQ=1 tests/chaos/run.sh                        (with test_chaos.rb; quiet when it passes)
 #
 #   CHAOS_JOBS=N      jobs (default 60000, as test_chaos.rb)
-#   CHAOS_SECONDS=S   how long the killing goes on at most (default 40)
+#   CHAOS_SECONDS=S   how long the killing goes on at most (default 12)
 require "securerandom"
 require "set"
 require_relative "../integration/helper"
