@@ -1,5 +1,5 @@
 # winch vs Ruby Sidekiq, side by side on one throwaway Redis. Run it with bench/run.sh, which
-# builds what is needed and sets the variables below; see bench/README.md.
+# builds what is needed and sets the variables below (documented there).
 #
 # Not a test: nothing here asserts a time. It fails only when a run is wrong (a worker that
 # died, or stat:processed differing from the number of jobs pushed after a clean stop).
