@@ -81,6 +81,9 @@ class TestReliableFetch < Integration::Test
     assert_equal "Winch::PoisonPill", job["error_class"]
     assert_match(/more than 1 winch processes that died/, job["error_message"])
     assert_equal 0, redis.llen("queue:default"), "not requeued a third time"
-    assert log_lines(w, "ERROR").any? { |l| l.include?(jid) && l.include?("poison pill") }
+    # The line is written when the script's reply comes back, just after the dead set has it.
+    wait_for("the poison pill's error line", 5) {
+      log_lines(w, "ERROR").any? { |l| l.include?(jid) && l.include?("poison pill") }
+    }
   end
 end
