@@ -110,14 +110,4 @@ enum payload_error payload_parse(struct payload *p, const char *text, size_t len
 int payload_for_enqueue(const struct payload *p, double now, enum sidekiq_gen gen,
 			struct sbuf *out) WINCH_MUSTCHECK;
 
-/*
- * Build a new job as the Ruby client writes it: {"retry":true,"queue":q,"args":<args_json
- * verbatim, surrounding white space trimmed>,"class":c,"jid":<fresh 24 hex>,
- * "created_at":now,"enqueued_at":now}. queue NULL or "" means "default". jid_out (25 bytes)
- * gets the jid if not NULL. args_json must be a JSON array and klass non-empty: -1
- * otherwise, with out unchanged. All pointers borrowed; the job is appended to out.
- */
-int payload_build(struct sbuf *out, const char *klass, const char *queue, const char *args_json,
-		  size_t args_len, double now, enum sidekiq_gen gen, char *jid_out) WINCH_MUSTCHECK;
-
 #endif

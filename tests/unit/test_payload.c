@@ -495,63 +495,6 @@ static void test_for_enqueue(void **state)
 	assert_int_equal(payload_for_enqueue(&f->p, 1.0, SIDEKIQ_7, &f->out), -1);
 }
 
-static void test_build(void **state)
-{
-	struct fixture *f = *state;
-	char jid[25], jid2[25];
-	char *want;
-	size_t i;
-	const char *args = "[1,\"two\",{\"three\":3}]";
-
-	assert_int_equal(payload_build(&f->out, "OkJob", "default", args, strlen(args),
-				       1795797610.0, SIDEKIQ_7, jid),
-			 0);
-	assert_int_equal(strlen(jid), 24);
-	for (i = 0; i < 24; i++)
-		assert_non_null(strchr("0123456789abcdef", jid[i]));
-	want = xasprintf("{\"retry\":true,\"queue\":\"default\",\"args\":[1,\"two\",{\"three\":3}],"
-			 "\"class\":\"OkJob\",\"jid\":\"%s\",\"created_at\":1795797610.0,"
-			 "\"enqueued_at\":1795797610.0}",
-			 jid);
-	assert_string_equal(sbuf_str(&f->out), want);
-	free(want);
-	/* What we build, we read. */
-	parse_ok(f, sbuf_str(&f->out));
-	assert_string_equal(f->p.jid, jid);
-	assert_true(f->p.created_at == 1795797610.0);
-
-	/* Sidekiq 8, queue defaulted, names escaped, args trimmed, a fresh jid each time. */
-	sbuf_reset(&f->out);
-	assert_int_equal(
-	    payload_build(&f->out, "My\"Job", NULL, " [] \n", 5, 1734000000.123, SIDEKIQ_8, jid2),
-	    0);
-	assert_string_not_equal(jid, jid2);
-	want =
-	    xasprintf("{\"retry\":true,\"queue\":\"default\",\"args\":[],\"class\":\"My\\\"Job\","
-		      "\"jid\":\"%s\",\"created_at\":1734000000123,\"enqueued_at\":1734000000123}",
-		      jid2);
-	assert_string_equal(sbuf_str(&f->out), want);
-	free(want);
-}
-
-static void test_build_refuses(void **state)
-{
-	static const char *const bad_args[] = {"", "{}", "1", "[1,", "[1] [2]", "\"[]\""};
-	struct fixture *f = *state;
-	size_t i;
-
-	sbuf_adds(&f->out, "keep");
-	for (i = 0; i < ARRAY_SIZE(bad_args); i++) {
-		if (payload_build(&f->out, "A", "q", bad_args[i], strlen(bad_args[i]), 1.0,
-				  SIDEKIQ_7, NULL) != -1)
-			fail_msg("built with args '%s'", bad_args[i]);
-	}
-	assert_int_equal(payload_build(&f->out, "", "q", "[]", 2, 1.0, SIDEKIQ_7, NULL), -1);
-	assert_int_equal(payload_build(&f->out, NULL, "q", "[]", 2, 1.0, SIDEKIQ_7, NULL), -1);
-	assert_int_equal(payload_build(&f->out, "A", "q", "[\0]", 3, 1.0, SIDEKIQ_7, NULL), -1);
-	assert_string_equal(sbuf_str(&f->out), "keep");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,8 +511,6 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pro_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_is_truth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_for_enqueue, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_build, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_build_refuses, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
